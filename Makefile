@@ -1,0 +1,48 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run migrate seed test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Swagger UI and ReDoc, served by the app itself (see scripts/fetch-docs-assets.sh).
+app/static/VERSION: scripts/fetch-docs-assets.sh
+	bash scripts/fetch-docs-assets.sh
+
+install: $(STAMP) app/static/VERSION
+
+migrate: install
+	$(BIN)/newsdesk migrate
+
+seed: migrate
+	$(BIN)/newsdesk seed
+
+run: seed
+	@echo "Newsdesk: API docs at http://$(HOST):$(PORT)/docs"
+	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app migrations
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache newsdesk.db*

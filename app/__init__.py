@@ -1,0 +1,1 @@
+"""Newsdesk: a headless news-content API."""

@@ -1,0 +1,345 @@
+"""Articles: the tables (article, bylines, tags, revisions) and the API shapes."""
+
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import sqlmodel
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+)
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import SQLModel
+
+from app.authors.models import AuthorRef
+from app.db import SortableText, UTCDateTime, table_of, utcnow
+from app.entities.models import EntityRef
+from app.slugs import MAX_SLUG_LENGTH, Slug
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ArticleStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class ShownStatus(StrEnum):
+    """Status as shown: ``scheduled`` is a published article whose time has not come."""
+
+    draft = "draft"
+    published = "published"
+    scheduled = "scheduled"
+    archived = "archived"
+    deleted = "deleted"
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "article"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
+        Index("ix_article_published_at_id", "published_at", "id"),
+        Index("ix_article_updated_at_id", "updated_at", "id"),
+        Index("ix_article_created_at_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = sqlmodel.Field(
+        default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True)
+    )
+    slug: str = sqlmodel.Field(
+        sa_column=Column(SortableText(MAX_SLUG_LENGTH), nullable=False, unique=True)
+    )
+    headline: str = sqlmodel.Field(sa_column=Column(SortableText(300), nullable=False))
+    standfirst: str | None = sqlmodel.Field(default=None, sa_column=Column(Text))
+    body: str = sqlmodel.Field(default="", sa_column=Column(Text, nullable=False))
+    body_html: str = sqlmodel.Field(default="", sa_column=Column(Text, nullable=False))
+    body_text: str = sqlmodel.Field(default="", sa_column=Column(Text, nullable=False))
+    dateline: str | None = sqlmodel.Field(default=None, sa_column=Column(String(200)))
+    language: str = sqlmodel.Field(
+        default="en", sa_column=Column(String(35), nullable=False, index=True)
+    )
+    section: str | None = sqlmodel.Field(default=None, sa_column=Column(String(60), index=True))
+    source: str | None = sqlmodel.Field(default=None, sa_column=Column(String(200)))
+    canonical_url: str | None = sqlmodel.Field(default=None, sa_column=Column(String(2048)))
+    image: dict[str, Any] | None = sqlmodel.Field(default=None, sa_column=Column(JSONType))
+    status: str = sqlmodel.Field(default="draft", sa_column=Column(String(10), nullable=False))
+    published_at: datetime | None = sqlmodel.Field(default=None, sa_column=Column(UTCDateTime))
+    word_count: int = sqlmodel.Field(default=0, sa_column=Column(Integer, nullable=False))
+    reading_time_minutes: int = sqlmodel.Field(default=0, sa_column=Column(Integer, nullable=False))
+    version: int = sqlmodel.Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = sqlmodel.Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = sqlmodel.Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    deleted_at: datetime | None = sqlmodel.Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class ArticleAuthor(SQLModel, table=True):
+    """A byline entry: ``position`` keeps the byline order."""
+
+    __tablename__ = "article_author"
+
+    article_id: uuid.UUID = sqlmodel.Field(
+        sa_column=Column(Uuid, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    author_id: uuid.UUID = sqlmodel.Field(
+        sa_column=Column(Uuid, ForeignKey("author.id"), primary_key=True, index=True)
+    )
+    position: int = sqlmodel.Field(sa_column=Column(Integer, nullable=False))
+
+
+class ArticleEntity(SQLModel, table=True):
+    __tablename__ = "article_entity"
+
+    article_id: uuid.UUID = sqlmodel.Field(
+        sa_column=Column(Uuid, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    entity_id: uuid.UUID = sqlmodel.Field(
+        sa_column=Column(Uuid, ForeignKey("entity.id"), primary_key=True, index=True)
+    )
+
+
+class ArticleRevision(SQLModel, table=True):
+    """The writable fields of an article as they were at one version."""
+
+    __tablename__ = "article_revision"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: uuid.UUID = sqlmodel.Field(
+        default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True)
+    )
+    article_id: uuid.UUID = sqlmodel.Field(
+        sa_column=Column(Uuid, ForeignKey("article.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int = sqlmodel.Field(sa_column=Column(Integer, nullable=False))
+    key_name: str | None = sqlmodel.Field(default=None, sa_column=Column(String(200)))
+    content: dict[str, Any] = sqlmodel.Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = sqlmodel.Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def canonical_language(tag: str) -> str:
+    """BCP 47 case conventions: ``en``, ``en-GB``, ``zh-Hant-TW``."""
+    if not _LANGUAGE.match(tag):
+        raise ValueError("must be a BCP 47 language tag such as en or en-GB")
+    first, *rest = tag.split("-")
+    parts = [first.lower()]
+    for part in rest:
+        if len(part) == 2 and part.isalpha():
+            parts.append(part.upper())
+        elif len(part) == 4 and part.isalpha():
+            parts.append(part.title())
+        else:
+            parts.append(part.lower())
+    return "-".join(parts)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+LanguageTag = Annotated[str, StringConstraints(max_length=35), AfterValidator(canonical_language)]
+SectionName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=60)
+]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ArticleImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl = Field(examples=["https://example.com/images/state-house-nairobi.jpg"])
+    caption: str | None = Field(
+        None, max_length=1000, examples=["State House, Nairobi, where the call was made."]
+    )
+    credit: str | None = Field(None, max_length=200, examples=["Capital News"])
+
+
+class ArticleImagePatch(BaseModel):
+    """An image in a PATCH: given keys replace, null removes, absent keys stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | MISSING = Field(
+        MISSING, examples=["https://example.com/images/state-house-nairobi.jpg"]
+    )
+    caption: str | None = Field(None, max_length=1000)
+    credit: str | None = Field(None, max_length=200)
+
+
+HEADLINE_EXAMPLE = (
+    "Ruto Congratulates Trump in Phone Call, Discusses U.S.-Kenya Ties and Haiti Mission"
+)
+Headline = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Body = Annotated[str, StringConstraints(max_length=500_000)]
+Authors = Annotated[list[Ref], Field(max_length=50)]
+Entities = Annotated[list[Ref], Field(max_length=500)]
+
+
+class ArticleWrite(BaseModel):
+    """Fields that create and update share; both may leave any of them out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    standfirst: str | None = Field(
+        None,
+        max_length=1000,
+        examples=["Kenya's president called the US president-elect to congratulate him."],
+    )
+    dateline: str | None = Field(None, max_length=200, examples=["NAIROBI, Kenya"])
+    section: SectionName | None = Field(None, examples=["politics"])
+    source: str | None = Field(None, max_length=200, examples=["Capital News"])
+    canonical_url: HttpUrl | None = Field(
+        None, examples=["https://example.com/2024/11/ruto-congratulates-trump"]
+    )
+    published_at: datetime | None = Field(
+        None,
+        description="Set to now on first publish when left out; a future time schedules it.",
+        examples=["2024-11-08T18:30:00Z"],
+    )
+    auto_tag: bool = Field(
+        False,
+        description="Also tag every known entity named in headline, standfirst and body.",
+    )
+
+    @field_validator("published_at")
+    @classmethod
+    def to_utc(cls, value: datetime | None) -> datetime | None:
+        return _as_utc(value)
+
+    @field_validator("authors", "entities", check_fields=False)
+    @classmethod
+    def unique_refs(cls, value: Any) -> Any:
+        return list(dict.fromkeys(value)) if isinstance(value, list) else value
+
+
+class ArticleCreate(ArticleWrite):
+    headline: Headline = Field(examples=[HEADLINE_EXAMPLE])
+    slug: Slug | None = Field(None, examples=["ruto-congratulates-trump-in-phone-call"])
+    body: Body = Field("", description="Markdown (CommonMark).")
+    language: LanguageTag = Field("en", examples=["en"])
+    status: ArticleStatus = Field(ArticleStatus.draft, examples=["published"])
+    image: ArticleImage | None = None
+    authors: Authors = Field([], description="Author refs (id or slug) in byline order.")
+    entities: Entities = Field([], description="Entity refs (id or slug).")
+
+
+class ArticleUpdate(ArticleWrite):
+    """A JSON merge patch: only the fields sent change."""
+
+    headline: Headline | MISSING = Field(MISSING, examples=[HEADLINE_EXAMPLE])
+    slug: Slug | MISSING = Field(MISSING, examples=["ruto-congratulates-trump-in-phone-call"])
+    body: Body | MISSING = Field(MISSING, description="Markdown (CommonMark).")
+    language: LanguageTag | MISSING = Field(MISSING, examples=["en"])
+    status: ArticleStatus | MISSING = Field(MISSING, examples=["published"])
+    image: ArticleImagePatch | MISSING | None = MISSING
+    authors: Authors | MISSING = Field(
+        MISSING, description="Author refs (id or slug) in byline order; replaces the byline."
+    )
+    entities: Entities | MISSING = Field(
+        MISSING, description="Entity refs (id or slug); replaces the tags."
+    )
+
+
+class ArticlePublic(BaseModel):
+    id: uuid.UUID
+    slug: str = Field(examples=["ruto-congratulates-trump-in-phone-call"])
+    headline: str = Field(
+        examples=[
+            "Ruto Congratulates Trump in Phone Call, Discusses U.S.-Kenya Ties and Haiti Mission"
+        ]
+    )
+    standfirst: str | None
+    body: str | None = Field(None, description="Markdown source; in lists only when asked for.")
+    body_html: str | None = Field(None, description="Rendered, sanitised HTML.")
+    body_text: str | None = Field(None, description="The rendered body as plain text.")
+    dateline: str | None = Field(examples=["NAIROBI, Kenya"])
+    language: str = Field(examples=["en"])
+    section: str | None = Field(examples=["politics"])
+    source: str | None = Field(examples=["Capital News"])
+    canonical_url: str | None
+    image: ArticleImage | None
+    status: ShownStatus
+    published_at: datetime | None = Field(examples=["2024-11-08T18:30:00Z"])
+    authors: list[AuthorRef]
+    entities: list[EntityRef]
+    word_count: int = Field(examples=[412])
+    reading_time_minutes: int = Field(examples=[3])
+    version: int = Field(examples=[1])
+    created_at: datetime
+    updated_at: datetime
+    snippet: str | None = Field(
+        None, description="With `q`: the best matching passage, matches in `<mark>`."
+    )
+
+
+ARTICLE_FIELDS = (
+    "id",
+    "slug",
+    "headline",
+    "standfirst",
+    "body",
+    "body_html",
+    "body_text",
+    "dateline",
+    "language",
+    "section",
+    "source",
+    "canonical_url",
+    "image",
+    "status",
+    "published_at",
+    "authors",
+    "entities",
+    "word_count",
+    "reading_time_minutes",
+    "version",
+    "created_at",
+    "updated_at",
+)
+BODY_FIELDS = frozenset({"body", "body_html", "body_text"})
+
+
+articles_table = table_of(Article)
+article_authors_table = table_of(ArticleAuthor)
+article_entities_table = table_of(ArticleEntity)
+revisions_table = table_of(ArticleRevision)
+
+
+def publicly_visible(now: datetime) -> Any:
+    """Published, its time come, not in the trash: what anonymous callers may see."""
+    return (
+        (articles_table.c.status == ArticleStatus.published.value)
+        & (articles_table.c.published_at <= now)
+        & articles_table.c.deleted_at.is_(None)
+    )

@@ -1,0 +1,112 @@
+"""Revisions: a copy of an article's writable fields at each version.
+
+Recording works on many articles at once with a fixed number of statements, because
+deleting or merging an entity can change the tags of thousands of articles in one go.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.articles.models import (
+    article_authors_table,
+    article_entities_table,
+    articles_table,
+    revisions_table,
+)
+from app.db import utcnow
+
+WRITABLE_COLUMNS = (
+    "slug",
+    "headline",
+    "standfirst",
+    "body",
+    "dateline",
+    "language",
+    "section",
+    "source",
+    "canonical_url",
+    "image",
+    "status",
+    "published_at",
+)
+
+
+async def snapshot_articles(
+    session: AsyncSession, article_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The writable fields of each article as stored now, authors and entities as ids."""
+    if not article_ids:
+        return {}
+    columns = [articles_table.c[name] for name in WRITABLE_COLUMNS]
+    rows = await session.execute(
+        select(articles_table.c.id, articles_table.c.version, *columns).where(
+            articles_table.c.id.in_(article_ids)
+        )
+    )
+    snapshots: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        content = {name: getattr(row, name) for name in WRITABLE_COLUMNS}
+        published_at = content["published_at"]
+        content["published_at"] = published_at.isoformat() if published_at else None
+        content["authors"] = []
+        content["entities"] = []
+        snapshots[row.id] = {"version": row.version, "content": content}
+    bylines = await session.execute(
+        select(article_authors_table.c.article_id, article_authors_table.c.author_id)
+        .where(article_authors_table.c.article_id.in_(article_ids))
+        .order_by(article_authors_table.c.article_id, article_authors_table.c.position)
+    )
+    for article_id, author_id in bylines:
+        snapshots[article_id]["content"]["authors"].append(str(author_id))
+    tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for article_id, entity_id in await session.execute(
+        select(article_entities_table.c.article_id, article_entities_table.c.entity_id).where(
+            article_entities_table.c.article_id.in_(article_ids)
+        )
+    ):
+        tags[article_id].append(str(entity_id))
+    for article_id, entity_ids in tags.items():
+        snapshots[article_id]["content"]["entities"] = sorted(entity_ids)
+    return snapshots
+
+
+async def write_revisions(
+    session: AsyncSession, snapshots: dict[uuid.UUID, dict[str, Any]], key_name: str | None
+) -> None:
+    if not snapshots:
+        return
+    now = utcnow()
+    await session.execute(
+        insert(revisions_table),
+        [
+            {
+                "id": uuid.uuid4(),
+                "article_id": article_id,
+                "version": snapshot["version"],
+                "key_name": key_name,
+                "content": snapshot["content"],
+                "created_at": now,
+            }
+            for article_id, snapshot in snapshots.items()
+        ],
+    )
+
+
+async def record_revisions(
+    session: AsyncSession, article_ids: Sequence[uuid.UUID], key_name: str | None
+) -> None:
+    """Give each article a new version and a revision of its current content (used when
+    a change elsewhere, such as removing an entity, altered its tags)."""
+    if not article_ids:
+        return
+    await session.execute(
+        update(articles_table)
+        .where(articles_table.c.id.in_(article_ids))
+        .values(version=articles_table.c.version + 1, updated_at=utcnow())
+    )
+    await write_revisions(session, await snapshot_articles(session, article_ids), key_name)

@@ -1,0 +1,310 @@
+"""HTTP routes for articles, including the article lists of an author and of an entity."""
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.articles import service
+from app.articles.models import (
+    ARTICLE_FIELDS,
+    ArticleCreate,
+    ArticlePublic,
+    ArticleUpdate,
+    ShownStatus,
+    canonical_language,
+)
+from app.auth import EditorDep, ViewerDep
+from app.authors.service import KIND as AUTHOR_KIND
+from app.authors.service import authors as authors_table
+from app.db import SessionDep, WriteSessionDep
+from app.entities.models import EntityType
+from app.entities.service import KIND as ENTITY_KIND
+from app.entities.service import entities as entities_table
+from app.errors import MOVED, ValidationFailed, problem_responses
+from app.pagination import ListParams, Page, list_params, parse_fields
+from app.responses import created_response, json_response, page_response, require_json_body
+from app.slugs import resolve_ref
+
+router = APIRouter(tags=["articles"], dependencies=[Depends(require_json_body)])
+
+
+def _parse_instant(value: str | None, name: str) -> datetime | None:
+    """A date (midnight UTC) or an RFC 3339 timestamp (any offset, stored as UTC)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        instant = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"{name} must be a date (2024-11-08) or a timestamp (2024-11-08T18:30:00Z).",
+            loc=["query", name],
+            error_type="datetime_parsing",
+        ) from exc
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+def _split_refs(values: list[str] | None) -> list[list[str]]:
+    groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values or []]
+    return [group for group in groups if group]
+
+
+def _parse_statuses(value: str | None) -> list[ShownStatus]:
+    statuses: list[ShownStatus] = []
+    for name in (value or "").split(","):
+        if not name.strip():
+            continue
+        try:
+            statuses.append(ShownStatus(name.strip()))
+        except ValueError as exc:
+            allowed = ", ".join(status.value for status in ShownStatus)
+            raise ValidationFailed(
+                f"Unknown status {name.strip()!r}; use any of {allowed}.",
+                loc=["query", "status"],
+                error_type="enum",
+            ) from exc
+    return statuses
+
+
+def article_filters(
+    author: Annotated[
+        list[str] | None,
+        Query(
+            description="Author refs joined by `,` (any of them); repeat the parameter to "
+            "require all groups.",
+            examples=["capital-news-reporter"],
+        ),
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        Query(
+            description="Entity refs joined by `,` (any of them); repeat to require all: "
+            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
+            examples=["kenya"],
+        ),
+    ] = None,
+    entity_type: Annotated[
+        EntityType | None, Query(description="Tagged with any entity of this type.")
+    ] = None,
+    section: Annotated[str | None, Query(examples=["politics"])] = None,
+    language: Annotated[str | None, Query(description="BCP 47 tag.", examples=["en"])] = None,
+    published_after: Annotated[
+        str | None,
+        Query(description="Inclusive; a date means midnight UTC.", examples=["2024-11-08"]),
+    ] = None,
+    published_before: Annotated[
+        str | None,
+        Query(description="Exclusive; a date means midnight UTC.", examples=["2024-11-09"]),
+    ] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            description="Editors only: draft, published, scheduled, archived or deleted, "
+            "comma-separated. Anonymous callers may ask only for published.",
+        ),
+    ] = None,
+) -> service.ArticleFilters:
+    if language:
+        try:
+            language = canonical_language(language.strip())
+        except ValueError as exc:
+            raise ValidationFailed(
+                "language must be a BCP 47 tag such as en or en-GB.",
+                loc=["query", "language"],
+                error_type="language",
+            ) from exc
+    return service.ArticleFilters(
+        authors=_split_refs(author),
+        entities=_split_refs(entity),
+        entity_type=entity_type.value if entity_type else None,
+        section=section or None,
+        language=language or None,
+        published_after=_parse_instant(published_after, "published_after"),
+        published_before=_parse_instant(published_before, "published_before"),
+        statuses=_parse_statuses(status),
+    )
+
+
+FiltersDep = Annotated[service.ArticleFilters, Depends(article_filters)]
+ParamsDep = Annotated[ListParams, Depends(list_params)]
+SortQuery = Annotated[
+    str | None,
+    Query(
+        description="published_at (default: -published_at), updated_at, created_at, headline; "
+        "`-` for descending, comma-separated.",
+        examples=["-published_at"],
+    ),
+]
+FieldsQuery = Annotated[
+    str | None,
+    Query(
+        description="Comma-separated keys to return per item (`id` always). Lists leave out "
+        "body, body_html and body_text unless named here.",
+        examples=["slug,headline,published_at"],
+    ),
+]
+LIST_ERRORS = problem_responses(400, 401, 422, 503)
+
+
+async def _article_page(
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    filters: service.ArticleFilters,
+    params: ListParams,
+    sort: str | None,
+    fields: str | None,
+) -> Response:
+    items, next_cursor, total = await service.list_articles(
+        session,
+        filters=filters,
+        params=params,
+        sort=sort,
+        fields=parse_fields(fields, ARTICLE_FIELDS),
+        viewer=viewer,
+    )
+    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
+
+
+@router.get(
+    "/v1/articles",
+    operation_id="listArticles",
+    summary="List articles",
+    response_model=Page[ArticlePublic],
+    responses=LIST_ERRORS,
+)
+async def list_articles(
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    filters: FiltersDep,
+    params: ParamsDep,
+    sort: SortQuery = None,
+    fields: FieldsQuery = None,
+) -> Response:
+    """Newest published first. Anonymous callers see published articles only; editors
+    see every status and may filter by it. Pages are linked by opaque cursors."""
+    return await _article_page(request, session, viewer, filters, params, sort, fields)
+
+
+@router.get(
+    "/v1/authors/{ref}/articles",
+    operation_id="listAuthorArticles",
+    summary="List an author's articles",
+    tags=["authors"],
+    response_model=Page[ArticlePublic],
+    responses=problem_responses(400, 401, 404, 422, 503),
+)
+async def list_author_articles(
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    filters: FiltersDep,
+    params: ParamsDep,
+    sort: SortQuery = None,
+    fields: FieldsQuery = None,
+) -> Response:
+    """The articles with this author in the byline; same parameters as listArticles."""
+    author_id = await resolve_ref(session, authors_table, AUTHOR_KIND, ref, label="author")
+    scoped = service.ArticleFilters(
+        **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
+    )
+    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+
+
+@router.get(
+    "/v1/entities/{ref}/articles",
+    operation_id="listEntityArticles",
+    summary="List an entity's articles",
+    tags=["entities"],
+    response_model=Page[ArticlePublic],
+    responses=problem_responses(400, 401, 404, 422, 503),
+)
+async def list_entity_articles(
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    filters: FiltersDep,
+    params: ParamsDep,
+    sort: SortQuery = None,
+    fields: FieldsQuery = None,
+) -> Response:
+    """The articles tagged with this entity; same parameters as listArticles."""
+    entity_id = await resolve_ref(session, entities_table, ENTITY_KIND, ref, label="entity")
+    scoped = service.ArticleFilters(
+        **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
+    )
+    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+
+
+@router.post(
+    "/v1/articles",
+    operation_id="createArticle",
+    summary="Create an article",
+    status_code=201,
+    response_model=ArticlePublic,
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+)
+async def create_article(
+    data: ArticleCreate, request: Request, session: WriteSessionDep, viewer: EditorDep
+) -> Response:
+    """Markdown in `body` is rendered to sanitised HTML and plain text. A slug is made from
+    the headline when none is given; `-2`, `-3`… is added when it is taken."""
+    article = await service.create_article(session, data, viewer)
+    return created_response(request, article, f"/v1/articles/{article['slug']}")
+
+
+@router.get(
+    "/v1/articles/{ref}",
+    operation_id="getArticle",
+    summary="Get an article",
+    response_model=ArticlePublic,
+    responses=MOVED | problem_responses(401, 404, 503),
+)
+async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Response:
+    """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers."""
+    return json_response(await service.get_article(session, ref, viewer))
+
+
+@router.patch(
+    "/v1/articles/{ref}",
+    operation_id="updateArticle",
+    summary="Update an article",
+    response_model=ArticlePublic,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/merge-patch+json": {
+                    "schema": {"$ref": "#/components/schemas/ArticleUpdate"}
+                }
+            }
+        }
+    },
+)
+async def update_article(
+    ref: str, data: ArticleUpdate, session: WriteSessionDep, viewer: EditorDep
+) -> Response:
+    """A JSON merge patch: fields left out stay as they are, `null` clears a field. Every
+    change raises `version` by one and writes a revision."""
+    return json_response(await service.update_article(session, ref, data, viewer))
+
+
+@router.delete(
+    "/v1/articles/{ref}",
+    operation_id="deleteArticle",
+    summary="Move an article to the trash",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 412, 503),
+)
+async def delete_article(ref: str, session: WriteSessionDep, viewer: EditorDep) -> Response:
+    """The article disappears for every caller but is kept whole; editors find it with
+    `status=deleted` and can restore it."""
+    await service.trash_article(session, ref, viewer)
+    return Response(status_code=204)

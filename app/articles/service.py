@@ -1,0 +1,496 @@
+"""Article use cases: list, read, create, update and trash.
+
+Reads select plain columns and build the response dicts directly: a page of articles
+costs one query for the page, one for its bylines and one for its tags, whatever its size.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import MISSING, AnyUrl
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.articles.models import (
+    ARTICLE_FIELDS,
+    Article,
+    ArticleCreate,
+    ArticleImage,
+    ArticleImagePatch,
+    ArticleStatus,
+    ArticleUpdate,
+    ShownStatus,
+    article_authors_table,
+    article_entities_table,
+    articles_table,
+    publicly_visible,
+)
+from app.articles.render import render_body
+from app.articles.revisions import snapshot_articles, write_revisions
+from app.auth import Viewer
+from app.authors.models import Author
+from app.changes import begin_write
+from app.db import table_of, utcnow
+from app.entities.models import Entity
+from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
+from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.slugs import (
+    commit_or_slug_conflict,
+    current_slug_for_old,
+    ensure_slug_free,
+    generate_slug,
+    parse_ref,
+    record_slug_change,
+)
+
+KIND = "article"
+articles = articles_table
+authors = table_of(Author)
+entities = table_of(Entity)
+
+SUMMARY_COLUMNS = tuple(
+    articles.c[name]
+    for name in (
+        "id",
+        "slug",
+        "headline",
+        "standfirst",
+        "dateline",
+        "language",
+        "section",
+        "source",
+        "canonical_url",
+        "image",
+        "status",
+        "published_at",
+        "word_count",
+        "reading_time_minutes",
+        "version",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+    )
+)
+BODY_COLUMNS = (articles.c.body, articles.c.body_html, articles.c.body_text)
+SORT_FIELDS = {
+    "published_at": SortField(articles.c.published_at, "datetime", nullable=True),
+    "updated_at": SortField(articles.c.updated_at, "datetime"),
+    "created_at": SortField(articles.c.created_at, "datetime"),
+    "headline": SortField(articles.c.headline, "str"),
+}
+
+
+@dataclass(frozen=True)
+class ArticleFilters:
+    """The filters of ``GET /v1/articles``. Each inner list of refs means "any of these";
+    the outer list means "all of these groups"."""
+
+    authors: Sequence[Sequence[str]] = ()
+    entities: Sequence[Sequence[str]] = ()
+    entity_type: str | None = None
+    section: str | None = None
+    language: str | None = None
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+    statuses: Sequence[ShownStatus] = field(default_factory=tuple)
+
+
+def shown_status(row: Any, now: datetime) -> str:
+    if row.deleted_at is not None:
+        return ShownStatus.deleted.value
+    if row.status == ArticleStatus.published and row.published_at and row.published_at > now:
+        return ShownStatus.scheduled.value
+    return str(row.status)
+
+
+def article_public(
+    row: Any,
+    bylines: list[dict[str, Any]],
+    tags: list[dict[str, Any]],
+    now: datetime,
+    fields: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    values = row._mapping
+    item: dict[str, Any] = {}
+    for name in ARTICLE_FIELDS:
+        if fields is not None and name not in fields:
+            continue
+        if name == "status":
+            item[name] = shown_status(row, now)
+        elif name == "authors":
+            item[name] = bylines
+        elif name == "entities":
+            item[name] = tags
+        elif name in values:
+            item[name] = values[name]
+    return item
+
+
+async def load_relations(
+    session: AsyncSession, article_ids: Sequence[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[dict[str, Any]]], dict[uuid.UUID, list[dict[str, Any]]]]:
+    """Bylines (in order) and tags of many articles, in two queries."""
+    bylines: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    tags: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    if not article_ids:
+        return bylines, tags
+    links = article_authors_table
+    byline_rows = await session.execute(
+        select(links.c.article_id, authors.c.id, authors.c.slug, authors.c.name)
+        .join(authors, authors.c.id == links.c.author_id)
+        .where(links.c.article_id.in_(article_ids))
+        .order_by(links.c.article_id, links.c.position)
+    )
+    for article_id, author_id, slug, name in byline_rows:
+        bylines[article_id].append({"id": author_id, "slug": slug, "name": name})
+    tag_links = article_entities_table
+    tag_rows = await session.execute(
+        select(
+            tag_links.c.article_id, entities.c.id, entities.c.slug, entities.c.name, entities.c.type
+        )
+        .join(entities, entities.c.id == tag_links.c.entity_id)
+        .where(tag_links.c.article_id.in_(article_ids))
+        .order_by(tag_links.c.article_id, entities.c.name, entities.c.id)
+    )
+    for article_id, entity_id, slug, name, entity_type in tag_rows:
+        tags[article_id].append({"id": entity_id, "slug": slug, "name": name, "type": entity_type})
+    return bylines, tags
+
+
+def _ref_condition(table: Any, refs: Sequence[str]) -> ColumnElement[bool]:
+    ids = [ref_id for ref in refs if (ref_id := parse_ref(ref)) is not None]
+    slugs = [ref for ref in refs if parse_ref(ref) is None]
+    conditions = []
+    if ids:
+        conditions.append(table.c.id.in_(ids))
+    if slugs:
+        conditions.append(table.c.slug.in_(slugs))
+    return or_(*conditions)
+
+
+def _status_condition(status: ShownStatus, now: datetime) -> ColumnElement[bool]:
+    live = articles.c.deleted_at.is_(None)
+    if status == ShownStatus.deleted:
+        return articles.c.deleted_at.is_not(None)
+    if status == ShownStatus.published:
+        return and_(live, publicly_visible(now))
+    if status == ShownStatus.scheduled:
+        return and_(
+            live, articles.c.status == ArticleStatus.published, articles.c.published_at > now
+        )
+    return and_(live, articles.c.status == status.value)
+
+
+def filter_conditions(
+    filters: ArticleFilters, viewer: Viewer, now: datetime
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if not viewer.is_editor:
+        if any(status != ShownStatus.published for status in filters.statuses):
+            raise Unauthorized("Only editors may list articles that are not published.")
+        conditions.append(publicly_visible(now))
+    elif filters.statuses:
+        conditions.append(or_(*(_status_condition(s, now) for s in filters.statuses)))
+    else:
+        conditions.append(articles.c.deleted_at.is_(None))
+    for group in filters.authors:
+        links = article_authors_table
+        conditions.append(
+            exists(
+                select(links.c.article_id)
+                .join(authors, authors.c.id == links.c.author_id)
+                .where(links.c.article_id == articles.c.id, _ref_condition(authors, group))
+            )
+        )
+    tag_links = article_entities_table
+    for group in filters.entities:
+        conditions.append(
+            exists(
+                select(tag_links.c.article_id)
+                .join(entities, entities.c.id == tag_links.c.entity_id)
+                .where(tag_links.c.article_id == articles.c.id, _ref_condition(entities, group))
+            )
+        )
+    if filters.entity_type:
+        conditions.append(
+            exists(
+                select(tag_links.c.article_id)
+                .join(entities, entities.c.id == tag_links.c.entity_id)
+                .where(
+                    tag_links.c.article_id == articles.c.id,
+                    entities.c.type == filters.entity_type,
+                )
+            )
+        )
+    if filters.section:
+        conditions.append(articles.c.section == filters.section)
+    if filters.language:
+        conditions.append(articles.c.language == filters.language)
+    if filters.published_after:
+        conditions.append(articles.c.published_at >= filters.published_after)
+    if filters.published_before:
+        conditions.append(articles.c.published_at < filters.published_before)
+    return conditions
+
+
+async def list_articles(
+    session: AsyncSession,
+    *,
+    filters: ArticleFilters,
+    params: ListParams,
+    sort: str | None,
+    fields: frozenset[str] | None,
+    viewer: Viewer,
+) -> tuple[list[dict[str, Any]], str | None, int | None]:
+    now = utcnow()
+    keys = parse_sort(sort, SORT_FIELDS, default="-published_at")
+    columns = list(SUMMARY_COLUMNS)
+    if fields is not None:
+        columns += [column for column in BODY_COLUMNS if column.key in fields]
+    query = select(*columns).where(*filter_conditions(filters, viewer, now))
+    rows, next_cursor = await fetch_page(
+        session, query, keys=keys, id_column=articles.c.id, params=params
+    )
+    wants_relations = fields is None or bool({"authors", "entities"} & fields)
+    bylines, tags = (
+        await load_relations(session, [row.id for row in rows]) if wants_relations else ({}, {})
+    )
+    items = [
+        article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now, fields)
+        for row in rows
+    ]
+    total = await count_rows(session, query) if params.count else None
+    return items, next_cursor, total
+
+
+async def find_article_row(session: AsyncSession, ref: str) -> Any:
+    """The article row for an id or slug (bodies included), trash included, or None."""
+    ref_id = parse_ref(ref)
+    condition = articles.c.id == ref_id if ref_id else articles.c.slug == ref
+    query = select(*SUMMARY_COLUMNS, *BODY_COLUMNS).where(condition)
+    return (await session.execute(query)).first()
+
+
+def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
+    if row.deleted_at is not None:
+        return False
+    if viewer.is_editor:
+        return True
+    return bool(
+        row.status == ArticleStatus.published and row.published_at and row.published_at <= now
+    )
+
+
+async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
+    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
+    row = await find_article_row(session, ref)
+    if row is None and parse_ref(ref) is None:
+        current = await current_slug_for_old(session, articles, KIND, ref)
+        if current is not None:
+            raise Moved(ref, current)
+    if row is None or not visible_to(row, viewer, utcnow()):
+        raise NotFound(f"No article with ref {ref!r}.")
+    return row
+
+
+async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+    row = await get_visible_row(session, ref, viewer)
+    bylines, tags = await load_relations(session, [row.id])
+    return article_public(row, bylines.get(row.id, []), tags.get(row.id, []), utcnow())
+
+
+async def _resolve_refs(
+    session: AsyncSession, table: Any, refs: Sequence[str], field_name: str, columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Rows for each ref in input order; an unknown ref is a 422 that names it."""
+    if not refs:
+        return []
+    selected = [table.c[name] for name in columns]
+    rows = (await session.execute(select(*selected).where(_ref_condition(table, refs)))).all()
+    by_id = {row.id: row for row in rows}
+    by_slug = {row.slug: row for row in rows}
+    resolved: list[dict[str, Any]] = []
+    for index, ref in enumerate(refs):
+        ref_id = parse_ref(ref)
+        row = by_id.get(ref_id) if ref_id else by_slug.get(ref)
+        if row is None:
+            raise ValidationFailed(
+                f"Unknown {field_name[:-1]} {ref!r}.",
+                loc=["body", field_name, index],
+                error_type=f"unknown_{field_name[:-1]}",
+            )
+        if all(existing["id"] != row.id for existing in resolved):
+            resolved.append(dict(row._mapping))
+    return resolved
+
+
+async def resolve_authors(session: AsyncSession, refs: Sequence[str]) -> list[dict[str, Any]]:
+    return await _resolve_refs(session, authors, refs, "authors", ("id", "slug", "name"))
+
+
+async def resolve_entities(session: AsyncSession, refs: Sequence[str]) -> list[dict[str, Any]]:
+    return await _resolve_refs(session, entities, refs, "entities", ("id", "slug", "name", "type"))
+
+
+async def _replace_links(
+    session: AsyncSession,
+    article_id: uuid.UUID,
+    bylines: list[dict[str, Any]] | None,
+    tags: list[dict[str, Any]] | None,
+) -> None:
+    if bylines is not None:
+        await session.execute(
+            delete(article_authors_table).where(article_authors_table.c.article_id == article_id)
+        )
+        if bylines:
+            await session.execute(
+                insert(article_authors_table),
+                [
+                    {"article_id": article_id, "author_id": author["id"], "position": position}
+                    for position, author in enumerate(bylines)
+                ],
+            )
+    if tags is not None:
+        await session.execute(
+            delete(article_entities_table).where(article_entities_table.c.article_id == article_id)
+        )
+        if tags:
+            await session.execute(
+                insert(article_entities_table),
+                [{"article_id": article_id, "entity_id": tag["id"]} for tag in tags],
+            )
+
+
+def _apply_body(article: Article, body: str) -> None:
+    rendered = render_body(body)
+    article.body = body
+    article.body_html = rendered.html
+    article.body_text = rendered.text
+    article.word_count = rendered.word_count
+    article.reading_time_minutes = rendered.reading_time_minutes
+
+
+def _stored(value: Any) -> Any:
+    """A validated input value as the database keeps it."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, AnyUrl):
+        return str(value)
+    return value
+
+
+async def create_article(
+    session: AsyncSession, data: ArticleCreate, viewer: Viewer
+) -> dict[str, Any]:
+    await begin_write(session)
+    bylines = await resolve_authors(session, data.authors)
+    tags = await resolve_entities(session, data.entities)
+    if data.slug:
+        await ensure_slug_free(session, articles, KIND, data.slug)
+        slug = data.slug
+    else:
+        slug = await generate_slug(session, articles, KIND, data.headline)
+    now = utcnow()
+    published_at = data.published_at
+    if data.status == ArticleStatus.published and published_at is None:
+        published_at = now
+    article = Article(
+        slug=slug,
+        headline=data.headline,
+        standfirst=data.standfirst,
+        dateline=data.dateline,
+        language=data.language,
+        section=data.section,
+        source=data.source,
+        canonical_url=_stored(data.canonical_url),
+        image=data.image.model_dump(mode="json") if data.image else None,
+        status=data.status.value,
+        published_at=published_at,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_body(article, data.body)
+    session.add(article)
+    await session.flush()
+    await _replace_links(session, article.id, bylines, tags)
+    await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
+    await commit_or_slug_conflict(session, slug)
+    return await get_article(session, str(article.id), viewer)
+
+
+def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISSING | None) -> Any:
+    """JSON merge patch (RFC 7396) of the image object."""
+    if patch is None or patch is MISSING:
+        return None
+    merged = dict(current or {})
+    for key, value in patch.model_dump(mode="json", exclude_unset=True).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    try:
+        return ArticleImage.model_validate(merged).model_dump(mode="json")
+    except ValueError as exc:
+        raise ValidationFailed(
+            "image needs a url; send the whole image object or null to remove it.",
+            loc=["body", "image", "url"],
+            error_type="missing",
+        ) from exc
+
+
+async def update_article(
+    session: AsyncSession, ref: str, data: ArticleUpdate, viewer: Viewer
+) -> dict[str, Any]:
+    """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
+    await begin_write(session)
+    row = await get_visible_row(session, ref, viewer)
+    article = await session.get_one(Article, row.id, with_for_update=True)
+    before = await snapshot_articles(session, [article.id])
+    changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
+
+    new_slug = changes.pop("slug", None)
+    if new_slug and new_slug != article.slug:
+        await ensure_slug_free(session, articles, KIND, new_slug, owner_id=article.id)
+        await record_slug_change(session, KIND, article.id, article.slug, new_slug)
+        article.slug = new_slug
+    bylines = (
+        await resolve_authors(session, changes.pop("authors")) if "authors" in changes else None
+    )
+    tags = (
+        await resolve_entities(session, changes.pop("entities")) if "entities" in changes else None
+    )
+    if "body" in changes:
+        _apply_body(article, changes.pop("body"))
+    if "image" in changes:
+        changes.pop("image")
+        article.image = _merge_image(article.image, data.image if data.image else None)
+    for name, value in changes.items():
+        setattr(article, name, _stored(value))
+    if article.status == ArticleStatus.published and article.published_at is None:
+        article.published_at = utcnow()
+    await _replace_links(session, article.id, bylines, tags)
+    await session.flush()
+
+    after = await snapshot_articles(session, [article.id])
+    if after[article.id]["content"] == before[article.id]["content"]:
+        await session.rollback()
+        return await get_article(session, str(article.id), viewer)
+    article.version += 1
+    article.updated_at = utcnow()
+    after[article.id]["version"] = article.version
+    await write_revisions(session, after, viewer.key_name)
+    await commit_or_slug_conflict(session, article.slug)
+    return await get_article(session, str(article.id), viewer)
+
+
+async def trash_article(session: AsyncSession, ref: str, viewer: Viewer) -> None:
+    await begin_write(session)
+    row = await get_visible_row(session, ref, viewer)
+    article = await session.get_one(Article, row.id, with_for_update=True)
+    article.deleted_at = utcnow()
+    await session.commit()

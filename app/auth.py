@@ -1,0 +1,92 @@
+"""Who is asking: anonymous readers, editors and admins, identified by bearer API keys."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import table_of
+from app.errors import Forbidden, Unauthorized
+from app.keys.models import ApiKey, Role
+
+KEY_PREFIX = "nd_"
+
+
+def hash_key(secret: str) -> str:
+    # Keys are long random tokens, not passwords: a fast hash is the right tool here.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    key_id: uuid.UUID | None = None
+    key_name: str | None = None
+    role: Role | None = None
+
+    @property
+    def is_editor(self) -> bool:
+        return self.role in (Role.editor, Role.admin)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+
+ANONYMOUS = Viewer()
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send the API key as 'Authorization: Bearer <key>'.")
+    return token.strip()
+
+
+async def viewer_for_token(session: AsyncSession, token: str) -> Viewer:
+    query = select(table_of(ApiKey).c.id, table_of(ApiKey).c.name, table_of(ApiKey).c.role).where(
+        table_of(ApiKey).c.key_hash == hash_key(token), table_of(ApiKey).c.revoked_at.is_(None)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise Unauthorized("The API key is not valid or has been revoked.")
+    return Viewer(key_id=row.id, key_name=row.name, role=Role(row.role))
+
+
+async def get_viewer(request: Request) -> Viewer:
+    token = bearer_token(request)
+    if token is None:
+        return ANONYMOUS
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        return await viewer_for_token(session, token)
+
+
+async def require_editor(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+    if viewer.role is None:
+        raise Unauthorized("This needs an editor or admin API key.")
+    return viewer
+
+
+async def require_admin(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+    if viewer.role is None:
+        raise Unauthorized("This needs an admin API key.")
+    if not viewer.is_admin:
+        raise Forbidden("Only admin keys may do this.")
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+EditorDep = Annotated[Viewer, Depends(require_editor)]
+AdminDep = Annotated[Viewer, Depends(require_admin)]

@@ -1,0 +1,165 @@
+"""Author use cases. Each ends in at most one commit; errors are domain errors."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Bylines belong to articles; authors read the link table only to count and to untag.
+from app.articles.models import article_authors_table, articles_table, publicly_visible
+from app.articles.revisions import record_revisions
+from app.auth import Viewer
+from app.authors.models import Author, AuthorCreate, AuthorUpdate
+from app.changes import begin_write
+from app.db import table_of, utcnow
+from app.errors import Conflict
+from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.search_text import build_search_text, matches_prefix
+from app.slugs import (
+    commit_or_slug_conflict,
+    ensure_slug_free,
+    generate_slug,
+    record_slug_change,
+    resolve_ref,
+)
+
+KIND = "author"
+authors = table_of(Author)
+PUBLIC_COLUMNS = (
+    authors.c.id,
+    authors.c.slug,
+    authors.c.name,
+    authors.c.title,
+    authors.c.bio,
+    authors.c.avatar_url,
+    authors.c.url,
+    authors.c.email,
+    authors.c.created_at,
+    authors.c.updated_at,
+)
+
+
+def article_count_column() -> ColumnElement[int]:
+    """Published articles with this author, as a correlated subquery."""
+    links = article_authors_table
+    return (
+        select(func.count())
+        .select_from(links.join(articles_table, articles_table.c.id == links.c.article_id))
+        .where(links.c.author_id == authors.c.id, publicly_visible(utcnow()))
+        .correlate(authors)
+        .scalar_subquery()
+    )
+
+
+def sort_fields() -> dict[str, SortField]:
+    return {
+        "name": SortField(authors.c.name, "str"),
+        "created_at": SortField(authors.c.created_at, "datetime"),
+        "article_count": SortField(article_count_column(), "int"),
+    }
+
+
+def author_public(row: Any, viewer: Viewer) -> dict[str, Any]:
+    item = {
+        "id": row.id,
+        "slug": row.slug,
+        "name": row.name,
+        "title": row.title,
+        "bio": row.bio,
+        "avatar_url": row.avatar_url,
+        "url": row.url,
+        "article_count": row.article_count,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+    if viewer.is_editor:
+        item["email"] = row.email
+    return item
+
+
+async def list_authors(
+    session: AsyncSession, *, params: ListParams, sort: str | None, q: str | None, viewer: Viewer
+) -> tuple[list[dict[str, Any]], str | None, int | None]:
+    keys = parse_sort(sort, sort_fields(), default="name")
+    query = select(*PUBLIC_COLUMNS, article_count_column().label("article_count"))
+    if q and (match := matches_prefix(authors.c.search_text, q)) is not None:
+        query = query.where(match)
+    rows, next_cursor = await fetch_page(
+        session, query, keys=keys, id_column=authors.c.id, params=params
+    )
+    total = await count_rows(session, query) if params.count else None
+    return [author_public(row, viewer) for row in rows], next_cursor, total
+
+
+async def get_author(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    return await _load_public(session, author_id, viewer)
+
+
+async def _load_public(
+    session: AsyncSession, author_id: uuid.UUID, viewer: Viewer
+) -> dict[str, Any]:
+    query = select(*PUBLIC_COLUMNS, article_count_column().label("article_count")).where(
+        authors.c.id == author_id
+    )
+    row = (await session.execute(query)).one()
+    return author_public(row, viewer)
+
+
+async def create_author(
+    session: AsyncSession, data: AuthorCreate, viewer: Viewer
+) -> dict[str, Any]:
+    await begin_write(session)
+    if data.slug:
+        await ensure_slug_free(session, authors, KIND, data.slug)
+        slug = data.slug
+    else:
+        slug = await generate_slug(session, authors, KIND, data.name)
+    values = data.model_dump(exclude={"slug"}, mode="json")
+    author = Author(**values, slug=slug, search_text=build_search_text(data.name))
+    session.add(author)
+    await commit_or_slug_conflict(session, slug)
+    return await _load_public(session, author.id, viewer)
+
+
+async def update_author(
+    session: AsyncSession, ref: str, data: AuthorUpdate, viewer: Viewer
+) -> dict[str, Any]:
+    await begin_write(session)
+    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    author = await session.get_one(Author, author_id)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    new_slug = changes.pop("slug", None)
+    if new_slug and new_slug != author.slug:
+        await ensure_slug_free(session, authors, KIND, new_slug, owner_id=author.id)
+        await record_slug_change(session, KIND, author.id, author.slug, new_slug)
+        author.slug = new_slug
+    for field, value in changes.items():
+        setattr(author, field, value)
+    author.search_text = build_search_text(author.name)
+    author.updated_at = utcnow()
+    session.add(author)
+    await commit_or_slug_conflict(session, author.slug)
+    return await _load_public(session, author.id, viewer)
+
+
+async def delete_author(session: AsyncSession, ref: str, *, force: bool, viewer: Viewer) -> None:
+    await begin_write(session)
+    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    links = article_authors_table
+    article_ids = list(
+        (await session.execute(select(links.c.article_id).where(links.c.author_id == author_id)))
+        .scalars()
+        .all()
+    )
+    if article_ids and not force:
+        raise Conflict(
+            f"{len(article_ids)} article(s) still carry this author; "
+            "remove the byline first or delete with force=true."
+        )
+    if article_ids:
+        await session.execute(delete(links).where(links.c.author_id == author_id))
+        await record_revisions(session, article_ids, key_name=viewer.key_name)
+    await session.execute(delete(authors).where(authors.c.id == author_id))
+    await session.commit()

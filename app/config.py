@@ -1,0 +1,50 @@
+"""Settings, read from the environment (prefix ``NEWSDESK_``) and from ``.env``."""
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./newsdesk.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path or postgresql://user@host/db; the async driver is picked here.",
+    )
+    admin_key: SecretStr | None = Field(
+        None, description="If set, an admin key with this secret exists from start-up on."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=0, description="Largest accepted request body.")
+    cache_max_age: int = Field(60, ge=0, description="max-age of anonymous read responses.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS, or *."
+    )
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    db_pool_size: int = Field(10, ge=1, description="Connections each worker keeps open.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return level
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,150 @@
+"""Database plumbing: the engine for SQLite or PostgreSQL, column types shared by every
+domain, the constraint naming convention and the request-scoped session."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, String, Table, event
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Execution option that makes a SQLite transaction take the write lock at BEGIN, so that
+# read-then-write use cases cannot interleave with another writer.
+WRITE_OPTION = "newsdesk_write"
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class, for explicit ``select()`` queries."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always goes in and comes out as an aware UTC datetime.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores naive UTC text, which sorts correctly
+    because every value is written in the same format.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class SortableText(TypeDecorator[str]):
+    """Text that sorts by code point on both databases (PostgreSQL's "C" collation is what
+    SQLite does by default), so that ordering and cursors agree everywhere."""
+
+    impl = String
+    cache_ok = True
+
+    @property
+    def length(self) -> int | None:
+        length: int | None = getattr(self.impl_instance, "length", None)
+        return length
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        length = self.length
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(String(length, collation="C"))
+        return dialect.type_descriptor(String(length))
+
+
+def async_url(url: str) -> URL:
+    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        engine = create_async_engine(target)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        target, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the driver so that BEGIN can be IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def make_write_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose transaction holds the write lock from BEGIN on (SQLite)."""
+    return make_sessionmaker(engine.execution_options(**{WRITE_OPTION: True}))
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.write_sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]

@@ -1,0 +1,1 @@
+"""Demo data: the worked example of the documentation, and a few more stories."""

@@ -1,0 +1,170 @@
+"""Entity use cases. Each ends in at most one commit; errors are domain errors."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Tags belong to articles; entities read the link table only to count and to untag.
+from app.articles.models import article_entities_table, articles_table, publicly_visible
+from app.articles.revisions import record_revisions
+from app.auth import Viewer
+from app.changes import begin_write
+from app.db import table_of, utcnow
+from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
+from app.errors import Conflict
+from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.search_text import build_search_text, matches_prefix
+from app.slugs import (
+    commit_or_slug_conflict,
+    ensure_slug_free,
+    generate_slug,
+    record_slug_change,
+    resolve_ref,
+)
+
+KIND = "entity"
+entities = table_of(Entity)
+PUBLIC_COLUMNS = (
+    entities.c.id,
+    entities.c.slug,
+    entities.c.name,
+    entities.c.type,
+    entities.c.aliases,
+    entities.c.description,
+    entities.c.external_ids,
+    entities.c.created_at,
+    entities.c.updated_at,
+)
+
+
+def article_count_column() -> ColumnElement[int]:
+    """Published articles tagged with this entity, as a correlated subquery."""
+    links = article_entities_table
+    return (
+        select(func.count())
+        .select_from(links.join(articles_table, articles_table.c.id == links.c.article_id))
+        .where(links.c.entity_id == entities.c.id, publicly_visible(utcnow()))
+        .correlate(entities)
+        .scalar_subquery()
+    )
+
+
+def sort_fields() -> dict[str, SortField]:
+    return {
+        "name": SortField(entities.c.name, "str"),
+        "created_at": SortField(entities.c.created_at, "datetime"),
+        "article_count": SortField(article_count_column(), "int"),
+    }
+
+
+def entity_public(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "slug": row.slug,
+        "name": row.name,
+        "type": row.type,
+        "aliases": row.aliases,
+        "description": row.description,
+        "external_ids": row.external_ids,
+        "article_count": row.article_count,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def _public_query() -> Any:
+    return select(*PUBLIC_COLUMNS, article_count_column().label("article_count"))
+
+
+async def list_entities(
+    session: AsyncSession,
+    *,
+    params: ListParams,
+    sort: str | None,
+    q: str | None,
+    entity_type: EntityType | None,
+) -> tuple[list[dict[str, Any]], str | None, int | None]:
+    keys = parse_sort(sort, sort_fields(), default="name")
+    query = _public_query()
+    if entity_type is not None:
+        query = query.where(entities.c.type == entity_type.value)
+    if q and (match := matches_prefix(entities.c.search_text, q)) is not None:
+        query = query.where(match)
+    rows, next_cursor = await fetch_page(
+        session, query, keys=keys, id_column=entities.c.id, params=params
+    )
+    total = await count_rows(session, query) if params.count else None
+    return [entity_public(row) for row in rows], next_cursor, total
+
+
+async def get_entity(session: AsyncSession, ref: str) -> dict[str, Any]:
+    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    return await load_entity(session, entity_id)
+
+
+async def load_entity(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, Any]:
+    row = (await session.execute(_public_query().where(entities.c.id == entity_id))).one()
+    return entity_public(row)
+
+
+async def create_entity(session: AsyncSession, data: EntityCreate) -> dict[str, Any]:
+    await begin_write(session)
+    if data.slug:
+        await ensure_slug_free(session, entities, KIND, data.slug)
+        slug = data.slug
+    else:
+        slug = await generate_slug(session, entities, KIND, data.name)
+    entity = Entity(
+        slug=slug,
+        name=data.name,
+        type=data.type.value,
+        aliases=data.aliases,
+        description=data.description,
+        external_ids=data.external_ids,
+        search_text=build_search_text(data.name, *data.aliases),
+    )
+    session.add(entity)
+    await commit_or_slug_conflict(session, slug)
+    return await load_entity(session, entity.id)
+
+
+async def update_entity(session: AsyncSession, ref: str, data: EntityUpdate) -> dict[str, Any]:
+    await begin_write(session)
+    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity = await session.get_one(Entity, entity_id)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    new_slug = changes.pop("slug", None)
+    if new_slug and new_slug != entity.slug:
+        await ensure_slug_free(session, entities, KIND, new_slug, owner_id=entity.id)
+        await record_slug_change(session, KIND, entity.id, entity.slug, new_slug)
+        entity.slug = new_slug
+    for field, value in changes.items():
+        setattr(entity, field, value)
+    entity.search_text = build_search_text(entity.name, *entity.aliases)
+    entity.updated_at = utcnow()
+    session.add(entity)
+    await commit_or_slug_conflict(session, entity.slug)
+    return await load_entity(session, entity.id)
+
+
+async def delete_entity(session: AsyncSession, ref: str, *, force: bool, viewer: Viewer) -> None:
+    await begin_write(session)
+    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    links = article_entities_table
+    article_ids = list(
+        (await session.execute(select(links.c.article_id).where(links.c.entity_id == entity_id)))
+        .scalars()
+        .all()
+    )
+    if article_ids and not force:
+        raise Conflict(
+            f"{len(article_ids)} article(s) are still tagged with this entity; "
+            "untag them first or delete with force=true."
+        )
+    if article_ids:
+        await session.execute(delete(links).where(links.c.entity_id == entity_id))
+        await record_revisions(session, article_ids, key_name=viewer.key_name)
+    await session.execute(delete(entities).where(entities.c.id == entity_id))
+    await session.commit()

@@ -1,0 +1,275 @@
+"""Domain errors carry their HTTP status; one set of handlers renders every error, ours and
+the framework's, as an RFC 9457 ``application/problem+json`` document."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger("newsdesk.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "urn:newsdesk:problem:"
+
+
+class ProblemError(Exception):
+    """Base of every error a service may raise; the subclass decides status and type."""
+
+    status: int = 500
+    type_name: str = "internal-error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(ProblemError):
+    status, type_name = 400, "bad-request"
+
+
+class Unauthorized(ProblemError):
+    status, type_name = 401, "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="newsdesk"'})
+
+
+class Forbidden(ProblemError):
+    status, type_name = 403, "forbidden"
+
+
+class NotFound(ProblemError):
+    status, type_name = 404, "not-found"
+
+
+class Conflict(ProblemError):
+    status, type_name = 409, "conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, type_name = 412, "precondition-failed"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, type_name = 415, "unsupported-media-type"
+
+
+class ValidationFailed(ProblemError):
+    status, type_name = 422, "validation-error"
+
+    def __init__(self, detail: str, *, loc: list[str | int], error_type: str) -> None:
+        super().__init__(detail, errors=[{"loc": loc, "msg": detail, "type": error_type}])
+
+
+class ServiceUnavailable(ProblemError):
+    status, type_name = 503, "service-unavailable"
+
+
+class Moved(Exception):
+    """A resource was asked for by a slug it no longer has; answer with a redirect."""
+
+    def __init__(self, old_ref: str, new_ref: str) -> None:
+        super().__init__(old_ref)
+        self.old_ref = old_ref
+        self.new_ref = new_ref
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(examples=[["body", "headline"]])
+    msg: str = Field(examples=["Field required"])
+    type: str = Field(examples=["missing"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(examples=["urn:newsdesk:problem:not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No article with ref 'ruto-trump-call'."])
+    instance: str | None = Field(None, examples=["/v1/articles/ruto-trump-call"])
+    errors: list[ValidationIssue] | None = None
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    type_name: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + type_name if type_name else "about:blank",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    response = Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _clean_validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    # Only loc, msg and type: the offending input can be large or hold a secret.
+    return [
+        {"loc": list(error.get("loc", [])), "msg": str(error.get("msg", "")), "type": error["type"]}
+        for error in raw
+    ]
+
+
+async def handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        type_name=exc.type_name,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def handle_moved(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Moved)
+    segments = request.url.path.split("/")
+    old = quote(exc.old_ref, safe="")
+    segments = [quote(exc.new_ref, safe="") if segment == old else segment for segment in segments]
+    location = "/".join(segments)
+    if request.url.query:
+        location += "?" + request.url.query
+    # 301 for reads; a write keeps its method and body with 308.
+    status = 301 if request.method in {"GET", "HEAD"} else 308
+    return Response(status_code=status, headers={"Location": location})
+
+
+async def handle_request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_validation_errors(list(exc.errors()))
+    if any(error["type"] == "json_invalid" for error in errors):
+        return problem_response(
+            400,
+            "The request body is not valid JSON.",
+            type_name="malformed-json",
+            instance=request.url.path,
+        )
+    where = ", ".join(".".join(str(part) for part in error["loc"]) for error in errors[:5])
+    return problem_response(
+        422,
+        f"The request is not valid: {where}." if where else "The request is not valid.",
+        type_name="validation-error",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    if status == 404 and detail == "Not Found":
+        detail = f"No route matches {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    elif status == 413:
+        detail = "The request body is larger than this service accepts."
+    return problem_response(
+        status,
+        detail,
+        instance=request.url.path,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    return problem_response(
+        503,
+        "The database is unavailable; try again shortly.",
+        type_name="service-unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if is_connection_error(exc):
+        return await handle_database_error(request, exc)
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500, "The server failed to answer this request.", instance=request.url.path
+    )
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True for failures that mean the database cannot be reached right now."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | OSError | ConnectionError | TimeoutError):
+        return True
+    return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, handle_problem)
+    app.add_exception_handler(Moved, handle_moved)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(DBAPIError, handle_unexpected)
+    app.add_exception_handler(OSError, handle_database_error)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed JSON or a cursor that does not fit this list.",
+    401: "No valid API key was sent, and this needs one.",
+    403: "The key's role may not do this.",
+    404: "Nothing by that ref, or nothing this caller may see.",
+    409: "The slug is taken, or the item is still in use.",
+    412: "If-Match does not match the current ETag; nothing was changed.",
+    413: "The request body is over the size limit.",
+    415: "The body is not JSON.",
+    422: "A field or query value is not valid; `errors` lists each problem.",
+    503: "The database cannot be reached right now.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries declaring problem+json errors."""
+    return {
+        code: {
+            "model": Problem,
+            "description": _PROBLEM_DESCRIPTIONS[code],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
+    }
+
+
+MOVED: dict[int | str, dict[str, Any]] = {
+    301: {"description": "An old slug: `Location` holds the current URL."}
+}

@@ -1,0 +1,78 @@
+"""HTTP routes for API keys (admins only)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.auth import AdminDep
+from app.db import SessionDep, WriteSessionDep
+from app.errors import problem_responses
+from app.keys import service
+from app.keys.models import KeyCreate, KeyCreated, KeyPublic
+from app.pagination import ListParams, Page, list_params
+from app.responses import created_response, json_response, page_response, require_json_body
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(require_json_body)])
+
+
+@router.post(
+    "",
+    operation_id="createKey",
+    summary="Create an API key",
+    status_code=201,
+    response_model=KeyCreated,
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+)
+async def create_key(
+    data: KeyCreate, request: Request, session: WriteSessionDep, _admin: AdminDep
+) -> Response:
+    """The secret is in `key`, shown this once; only its hash is stored."""
+    key = await service.create_key(session, name=data.name, role=data.role)
+    return created_response(request, key, f"/v1/keys/{key['id']}")
+
+
+@router.get(
+    "",
+    operation_id="listKeys",
+    summary="List API keys",
+    response_model=Page[KeyPublic],
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_keys(
+    request: Request,
+    session: SessionDep,
+    _admin: AdminDep,
+    params: Annotated[ListParams, Depends(list_params)],
+    include_revoked: Annotated[bool, Query(description="Also list revoked keys.")] = False,
+) -> Response:
+    """Without secrets."""
+    items, next_cursor, total = await service.list_keys(
+        session, params=params, include_revoked=include_revoked
+    )
+    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
+
+
+@router.get(
+    "/{key_id}",
+    operation_id="getKey",
+    summary="Get an API key",
+    response_model=KeyPublic,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_key(key_id: uuid.UUID, session: SessionDep, _admin: AdminDep) -> Response:
+    """Without its secret; revoked keys show `revoked_at`."""
+    return json_response(await service.get_key(session, key_id))
+
+
+@router.delete(
+    "/{key_id}",
+    operation_id="revokeKey",
+    summary="Revoke an API key",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def revoke_key(key_id: uuid.UUID, session: WriteSessionDep, _admin: AdminDep) -> Response:
+    """The key stops working at once, on every worker."""
+    await service.revoke_key(session, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,115 @@
+"""The application: middleware, error handlers and routers; nothing else."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
+
+from app.articles.router import router as articles_router
+from app.authors.router import router as authors_router
+from app.config import Settings, get_settings
+from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
+from app.entities.router import router as entities_router
+from app.errors import install_error_handlers, is_connection_error
+from app.keys.router import router as keys_router
+from app.keys.service import ensure_bootstrap_key
+from app.middleware import RequestPlumbing
+from app.openapi import DESCRIPTION, TAGS
+from app.ops import router as ops_router
+from app.responses import JSONBytesResponse
+from app.schema import ensure_migrated
+
+logger = logging.getLogger("newsdesk")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.write_sessionmaker = make_write_sessionmaker(engine)
+    try:
+        await ensure_migrated(engine)
+        async with app.state.sessionmaker() as session:
+            admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+            await ensure_bootstrap_key(session, admin_key)
+    except Exception as exc:
+        if not is_connection_error(exc):
+            await engine.dispose()
+            raise
+        # Start anyway: /readyz says 503 and requests recover once the database is back.
+        logger.warning("database unreachable at start-up; serving 503 until it answers")
+    yield
+    await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Newsdesk",
+        version="1.0.0",
+        summary="A headless news-content API.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        default_response_class=JSONBytesResponse,
+        max_body_size=settings.max_body_bytes,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Last-Modified", "Link", "Location", "X-Request-ID"],
+        )
+    app.add_middleware(RequestPlumbing, cache_max_age=settings.cache_max_age)
+    for router in (articles_router, authors_router, entities_router, keys_router, ops_router):
+        app.include_router(router)
+    _mount_docs(app)
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc from files this service serves itself (no CDN)."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Newsdesk API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Newsdesk API",
+            redoc_js_url="/static/redoc/redoc.standalone.js",
+            redoc_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,
+        )

@@ -1,0 +1,47 @@
+"""Operations endpoints: liveness and readiness."""
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.errors import ServiceUnavailable, is_connection_error, problem_responses
+from app.responses import json_response
+from app.schema import NotMigrated, ensure_migrated
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"])
+    revision: str = Field(description="The Alembic revision the database is at.")
+
+
+@router.get("/healthz", operation_id="getHealth", summary="Liveness", response_model=Health)
+async def healthz() -> Response:
+    """200 while the process runs; it does not touch the database."""
+    return json_response({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    response_model=Readiness,
+    responses=problem_responses(503),
+)
+async def readyz(request: Request) -> Response:
+    """200 when the database answers and is at the newest migration; 503 otherwise."""
+    engine: AsyncEngine = request.app.state.engine
+    try:
+        revision = await ensure_migrated(engine)
+    except NotMigrated as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise ServiceUnavailable("The database does not answer.") from exc
+        raise
+    return json_response({"status": "ready", "revision": revision})

@@ -1,0 +1,67 @@
+"""The database schema's version: Alembic's head, the database's current revision, and
+upgrading one to the other."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def migrations_path() -> Path:
+    import migrations
+
+    return Path(migrations.__file__).resolve().parent
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_path()))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+@lru_cache
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at; None when it has never been migrated."""
+    async with engine.connect() as connection:
+        try:
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        except DBAPIError as exc:
+            if "alembic_version" in str(exc.orig):
+                return None
+            raise
+        return result.scalar_one_or_none()
+
+
+class NotMigrated(RuntimeError):
+    def __init__(self, current: str | None) -> None:
+        found = f"at revision {current}" if current else "not migrated"
+        super().__init__(
+            f"The database is {found}, but this version of Newsdesk needs revision "
+            f"{head_revision()}. Run `newsdesk migrate` first."
+        )
+
+
+async def ensure_migrated(engine: AsyncEngine) -> str:
+    current = await current_revision(engine)
+    if current != head_revision():
+        raise NotMigrated(current)
+    return current
+
+
+def upgrade(database_url: str) -> None:
+    """Alembic ``upgrade head``; safe to run again."""
+    command.upgrade(alembic_config(database_url), "head")

@@ -1,0 +1,156 @@
+"""Slug rules shared by articles, authors and entities: validation, generation with
+transliteration, collision suffixes, and the history of old slugs that stay reserved."""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import sqlmodel
+from pydantic import AfterValidator, StringConstraints
+from slugify import slugify
+from sqlalchemy import Column, String, Table, Uuid, delete, insert, or_, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from app.db import SortableText, UTCDateTime, table_of, utcnow
+from app.errors import Conflict, Moved, NotFound
+
+MAX_SLUG_LENGTH = 120
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class SlugRedirect(SQLModel, table=True):
+    """An old slug of an article, author or entity: it answers with a redirect to the
+    current one and can never be given to another resource of that kind."""
+
+    __tablename__ = "slug_redirect"
+
+    kind: str = sqlmodel.Field(sa_column=Column(String(20), primary_key=True))
+    slug: str = sqlmodel.Field(sa_column=Column(SortableText(MAX_SLUG_LENGTH), primary_key=True))
+    target_id: uuid.UUID = sqlmodel.Field(sa_column=Column(Uuid, nullable=False, index=True))
+    created_at: datetime = sqlmodel.Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, default=utcnow)
+    )
+
+
+def _not_uuid_shaped(value: str) -> str:
+    # A ref is read as an id when it looks like one, so no slug may look like one.
+    if _UUID_SHAPE.match(value):
+        raise ValueError("a slug may not have the shape of a UUID")
+    return value
+
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH),
+    AfterValidator(_not_uuid_shaped),
+]
+
+
+def slug_base(text: str, fallback: str) -> str:
+    base = slugify(text, max_length=MAX_SLUG_LENGTH, word_boundary=True) or fallback
+    return base if not _UUID_SHAPE.match(base) else f"{fallback}-{base}"[:MAX_SLUG_LENGTH]
+
+
+def parse_ref(ref: str) -> uuid.UUID | None:
+    """The id in a ``{ref}`` when it is one, else None (it is then a slug)."""
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+async def _taken_like(session: AsyncSession, table: Table, kind: str, base: str) -> set[str]:
+    pattern = f"{base}-%"
+    live = select(table.c.slug.label("slug")).where(
+        or_(table.c.slug == base, table.c.slug.like(pattern))
+    )
+    old = select(table_of(SlugRedirect).c.slug.label("slug")).where(
+        table_of(SlugRedirect).c.kind == kind,
+        or_(table_of(SlugRedirect).c.slug == base, table_of(SlugRedirect).c.slug.like(pattern)),
+    )
+    rows = await session.execute(union_all(live, old))
+    return {row[0] for row in rows}
+
+
+async def generate_slug(session: AsyncSession, table: Table, kind: str, text: str) -> str:
+    """A free slug made from ``text``: the plain form, or the first free ``-2``, ``-3``…"""
+    base = slug_base(text, fallback=kind)
+    taken = await _taken_like(session, table, kind, base)
+    if base not in taken:
+        return base
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = base[: MAX_SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            if len(base) + len(suffix) <= MAX_SLUG_LENGTH:
+                return candidate
+            if candidate not in await _taken_like(session, table, kind, candidate):
+                return candidate
+        number += 1
+
+
+async def ensure_slug_free(
+    session: AsyncSession, table: Table, kind: str, slug: str, owner_id: uuid.UUID | None = None
+) -> None:
+    """Raise 409 when ``slug`` is used by another resource of this kind, now or before."""
+    redirects = table_of(SlugRedirect)
+    live = select(table.c.id).where(table.c.slug == slug)
+    old = select(redirects.c.target_id).where(redirects.c.kind == kind, redirects.c.slug == slug)
+    owners = {row[0] for row in await session.execute(union_all(live, old))}
+    if owners - {owner_id}:
+        raise Conflict(f"The slug {slug!r} is already taken.")
+
+
+async def record_slug_change(
+    session: AsyncSession, kind: str, owner_id: uuid.UUID, old_slug: str, new_slug: str
+) -> None:
+    """Keep the old slug pointing at its owner; taking a slug back clears its redirect."""
+    redirects = table_of(SlugRedirect)
+    await session.execute(
+        delete(redirects).where(redirects.c.kind == kind, redirects.c.slug == new_slug)
+    )
+    await session.execute(insert(redirects).values(kind=kind, slug=old_slug, target_id=owner_id))
+
+
+async def resolve_ref(
+    session: AsyncSession, table: Table, kind: str, ref: str, *, label: str
+) -> Any:
+    """The row id for ``ref`` (id or slug). An old slug raises ``Moved``; else 404."""
+    ref_id = parse_ref(ref)
+    query = select(table.c.id, table.c.slug).where(
+        table.c.id == ref_id if ref_id else table.c.slug == ref
+    )
+    row = (await session.execute(query)).first()
+    if row is not None:
+        return row.id
+    if ref_id is None:
+        current = await current_slug_for_old(session, table, kind, ref)
+        if current is not None:
+            raise Moved(ref, current)
+    raise NotFound(f"No {label} with ref {ref!r}.")
+
+
+async def current_slug_for_old(
+    session: AsyncSession, table: Table, kind: str, old_slug: str
+) -> str | None:
+    redirects = table_of(SlugRedirect)
+    query = (
+        select(table.c.slug)
+        .join(redirects, redirects.c.target_id == table.c.id)
+        .where(redirects.c.kind == kind, redirects.c.slug == old_slug)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def commit_or_slug_conflict(session: AsyncSession, slug: str) -> None:
+    """Commit; a unique-constraint race lost to a concurrent writer becomes a 409."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"The slug {slug!r} is already taken.") from exc
