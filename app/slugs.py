@@ -24,7 +24,12 @@ _UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 class SlugRedirect(SQLModel, table=True):
     """An old slug of an article, author or entity: it answers with a redirect to the
-    current one and can never be given to another resource of that kind."""
+    current one and can never be given to another resource of that kind.
+
+    When an entity is merged into another, its id is kept here as well (in ``slug``; no
+    slug can look like an id), so that the old id redirects and old revisions that name
+    it can be restored with the entity that absorbed it.
+    """
 
     __tablename__ = "slug_redirect"
 
@@ -128,11 +133,34 @@ async def resolve_ref(
     row = (await session.execute(query)).first()
     if row is not None:
         return row.id
-    if ref_id is None:
-        current = await current_slug_for_old(session, table, kind, ref)
-        if current is not None:
-            raise Moved(ref, current)
+    # An old slug, or the id of an entity merged into another, answers with a redirect.
+    current = await current_slug_for_old(session, table, kind, str(ref_id) if ref_id else ref)
+    if current is not None:
+        raise Moved(ref, current)
     raise NotFound(f"No {label} with ref {ref!r}.")
+
+
+async def find_current_id(session: AsyncSession, table: Table, kind: str, ref: str) -> Any:
+    """The id of the resource ``ref`` names now, following old slugs (and merged ids);
+    None when there is none. For refs inside a request body, where a redirect cannot help."""
+    ref_id = parse_ref(ref)
+    redirects = table_of(SlugRedirect)
+    live = select(table.c.id).where(table.c.id == ref_id if ref_id else table.c.slug == ref)
+    old = (
+        select(table.c.id)
+        .join(redirects, redirects.c.target_id == table.c.id)
+        .where(redirects.c.kind == kind, redirects.c.slug == (str(ref_id) if ref_id else ref))
+    )
+    return (await session.execute(union_all(live, old))).scalars().first()
+
+
+async def forget_redirects(session: AsyncSession, kind: str, target_id: uuid.UUID) -> None:
+    """Drop the old slugs of a resource that is deleted for good: nothing is left for them
+    to point at, so they are free again."""
+    redirects = table_of(SlugRedirect)
+    await session.execute(
+        delete(redirects).where(redirects.c.kind == kind, redirects.c.target_id == target_id)
+    )
 
 
 async def current_slug_for_old(

@@ -1,15 +1,18 @@
 """HTTP routes for articles, including the article lists of an author and of an entity."""
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.articles import service
+from app.articles import history, service
+from app.articles.etags import article_etag
 from app.articles.models import (
     ARTICLE_FIELDS,
     ArticleCreate,
     ArticlePublic,
+    ArticleRevisionPublic,
+    ArticleRevisionSummary,
     ArticleUpdate,
     ShownStatus,
     canonical_language,
@@ -17,11 +20,19 @@ from app.articles.models import (
 from app.auth import EditorDep, ViewerDep
 from app.authors.service import KIND as AUTHOR_KIND
 from app.authors.service import authors as authors_table
+from app.conditional import (
+    ListValidatorsDep,
+    ReadConditionsDep,
+    Validators,
+    WriteConditionsDep,
+    cached_read_responses,
+    tagged_response,
+)
 from app.db import SessionDep, WriteSessionDep
 from app.entities.models import EntityType
 from app.entities.service import KIND as ENTITY_KIND
 from app.entities.service import entities as entities_table
-from app.errors import MOVED, ValidationFailed, problem_responses
+from app.errors import MOVED, MOVED_WRITE, ValidationFailed, problem_responses
 from app.pagination import ListParams, Page, list_params, parse_fields
 from app.responses import created_response, json_response, page_response, require_json_body
 from app.slugs import resolve_ref
@@ -147,7 +158,8 @@ FieldsQuery = Annotated[
         examples=["slug,headline,published_at"],
     ),
 ]
-LIST_ERRORS = problem_responses(400, 401, 422, 503)
+LIST_ERRORS = cached_read_responses() | problem_responses(400, 401, 422, 503)
+VersionPath = Annotated[int, Path(ge=1, description="A version number of the article.")]
 
 
 async def _article_page(
@@ -158,6 +170,7 @@ async def _article_page(
     params: ListParams,
     sort: str | None,
     fields: str | None,
+    validators: Validators,
 ) -> Response:
     items, next_cursor, total = await service.list_articles(
         session,
@@ -167,7 +180,18 @@ async def _article_page(
         fields=parse_fields(fields, ARTICLE_FIELDS),
         viewer=viewer,
     )
-    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
+    return page_response(
+        request,
+        items,
+        params=params,
+        next_cursor=next_cursor,
+        total=total,
+        headers=validators.headers(),
+    )
+
+
+def _article_response(article: dict[str, Any], status_code: int = 200) -> Response:
+    return json_response(article, status_code=status_code, headers={"ETag": article_etag(article)})
 
 
 @router.get(
@@ -183,12 +207,15 @@ async def list_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    validators: ListValidatorsDep,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
     """Newest published first. Anonymous callers see published articles only; editors
-    see every status and may filter by it. Pages are linked by opaque cursors."""
-    return await _article_page(request, session, viewer, filters, params, sort, fields)
+    see every status and may filter by it (`status=deleted` lists the trash). Pages are
+    linked by opaque cursors. The `ETag` changes with any write; `If-None-Match` with it
+    answers `304` while nothing changed."""
+    return await _article_page(request, session, viewer, filters, params, sort, fields, validators)
 
 
 @router.get(
@@ -197,7 +224,7 @@ async def list_articles(
     summary="List an author's articles",
     tags=["authors"],
     response_model=Page[ArticlePublic],
-    responses=problem_responses(400, 401, 404, 422, 503),
+    responses=MOVED | cached_read_responses() | problem_responses(400, 401, 404, 422, 503),
 )
 async def list_author_articles(
     ref: str,
@@ -206,6 +233,7 @@ async def list_author_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    validators: ListValidatorsDep,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -214,7 +242,7 @@ async def list_author_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+    return await _article_page(request, session, viewer, scoped, params, sort, fields, validators)
 
 
 @router.get(
@@ -223,7 +251,7 @@ async def list_author_articles(
     summary="List an entity's articles",
     tags=["entities"],
     response_model=Page[ArticlePublic],
-    responses=problem_responses(400, 401, 404, 422, 503),
+    responses=MOVED | cached_read_responses() | problem_responses(400, 401, 404, 422, 503),
 )
 async def list_entity_articles(
     ref: str,
@@ -232,6 +260,7 @@ async def list_entity_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    validators: ListValidatorsDep,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -240,7 +269,7 @@ async def list_entity_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+    return await _article_page(request, session, viewer, scoped, params, sort, fields, validators)
 
 
 @router.post(
@@ -249,15 +278,21 @@ async def list_entity_articles(
     summary="Create an article",
     status_code=201,
     response_model=ArticlePublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses=tagged_response(201) | problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 async def create_article(
     data: ArticleCreate, request: Request, session: WriteSessionDep, viewer: EditorDep
 ) -> Response:
     """Markdown in `body` is rendered to sanitised HTML and plain text. A slug is made from
-    the headline when none is given; `-2`, `-3`… is added when it is taken."""
+    the headline when none is given; `-2`, `-3`… is added when it is taken. An explicit
+    slug that is taken, now or as an old slug of another article, is a `409`."""
     article = await service.create_article(session, data, viewer)
-    return created_response(request, article, f"/v1/articles/{article['slug']}")
+    return created_response(
+        request,
+        article,
+        f"/v1/articles/{article['slug']}",
+        headers={"ETag": article_etag(article)},
+    )
 
 
 @router.get(
@@ -265,11 +300,19 @@ async def create_article(
     operation_id="getArticle",
     summary="Get an article",
     response_model=ArticlePublic,
-    responses=MOVED | problem_responses(401, 404, 503),
+    responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Response:
-    """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers."""
-    return json_response(await service.get_article(session, ref, viewer))
+async def get_article(
+    ref: str, session: SessionDep, viewer: ViewerDep, conditions: ReadConditionsDep
+) -> Response:
+    """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers,
+    and articles in the trash to everyone. An old slug answers `301` to the current URL.
+
+    The answer carries `ETag` and `Last-Modified`. Send the ETag back in `If-None-Match`
+    and, while the article (with the names of its authors and entities) is unchanged, the
+    answer is `304` with no body."""
+    article, validators = await service.read_article(session, ref, viewer, conditions)
+    return json_response(article, headers=validators.headers())
 
 
 @router.patch(
@@ -277,7 +320,9 @@ async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Respo
     operation_id="updateArticle",
     summary="Update an article",
     response_model=ArticlePublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -289,11 +334,21 @@ async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Respo
     },
 )
 async def update_article(
-    ref: str, data: ArticleUpdate, session: WriteSessionDep, viewer: EditorDep
+    ref: str,
+    data: ArticleUpdate,
+    session: WriteSessionDep,
+    viewer: EditorDep,
+    conditions: WriteConditionsDep,
 ) -> Response:
     """A JSON merge patch: fields left out stay as they are, `null` clears a field. Every
-    change raises `version` by one and writes a revision."""
-    return json_response(await service.update_article(session, ref, data, viewer))
+    change raises `version` by one and writes a revision; a patch that changes nothing
+    changes nothing. A new slug keeps the old one redirecting.
+
+    Send the ETag you read the article with in `If-Match`: if someone changed it since,
+    the answer is `412` and nothing is written, so no edit is lost. The answer carries the
+    new ETag."""
+    article = await service.update_article(session, ref, data, viewer, conditions)
+    return _article_response(article)
 
 
 @router.delete(
@@ -301,10 +356,110 @@ async def update_article(
     operation_id="deleteArticle",
     summary="Move an article to the trash",
     status_code=204,
-    responses=problem_responses(401, 403, 404, 412, 503),
+    responses=MOVED_WRITE | problem_responses(401, 403, 404, 412, 503),
 )
-async def delete_article(ref: str, session: WriteSessionDep, viewer: EditorDep) -> Response:
-    """The article disappears for every caller but is kept whole; editors find it with
-    `status=deleted` and can restore it."""
-    await service.trash_article(session, ref, viewer)
+async def delete_article(
+    ref: str, session: WriteSessionDep, viewer: EditorDep, conditions: WriteConditionsDep
+) -> Response:
+    """The article disappears for every caller (`404`) and from every list, count and
+    feed, but is kept whole, its slug still reserved; editors find it with
+    `GET /v1/articles?status=deleted` and bring it back with `restoreArticle`. Moving to
+    the trash is not an edit of the content: `version` stays and no revision is written.
+    Deleting it again is a `404`. With `If-Match`, a stale ETag is a `412`."""
+    await service.trash_article(session, ref, viewer, conditions)
     return Response(status_code=204)
+
+
+@router.post(
+    "/v1/articles/{ref}/restore",
+    operation_id="restoreArticle",
+    summary="Restore an article from the trash",
+    response_model=ArticlePublic,
+    responses=tagged_response(200) | MOVED_WRITE | problem_responses(401, 403, 404, 503),
+)
+async def restore_article(ref: str, session: WriteSessionDep, viewer: EditorDep) -> Response:
+    """Takes the article (by id, or by its slug, which stays reserved in the trash) out of
+    the trash exactly as it was: same slug, body, bylines, tags, status, dates and
+    `version` (the trash is not a content change, so no revision is written). Restoring
+    an article that is not in the trash is allowed and changes nothing: the answer is the
+    article as it is."""
+    return _article_response(await history.restore_article(session, ref, viewer))
+
+
+@router.get(
+    "/v1/articles/{ref}/revisions",
+    operation_id="listArticleRevisions",
+    summary="List an article's revisions",
+    response_model=Page[ArticleRevisionSummary],
+    responses=MOVED | cached_read_responses() | problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_article_revisions(
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    viewer: EditorDep,
+    params: ParamsDep,
+    validators: ListValidatorsDep,
+) -> Response:
+    """Editors only. Newest first: one entry per version (creation is version 1, every
+    change adds the next, including tag changes made by deleting or merging an entity),
+    with the name of the API key that made it. Paged like every list."""
+    items, next_cursor, total = await history.list_revisions(
+        session, ref, params=params, viewer=viewer
+    )
+    return page_response(
+        request,
+        items,
+        params=params,
+        next_cursor=next_cursor,
+        total=total,
+        headers=validators.headers(),
+    )
+
+
+@router.get(
+    "/v1/articles/{ref}/revisions/{version}",
+    operation_id="getArticleRevision",
+    summary="Get one revision of an article",
+    response_model=ArticleRevisionPublic,
+    responses=MOVED | cached_read_responses() | problem_responses(401, 403, 404, 422, 503),
+)
+async def get_article_revision(
+    ref: str,
+    version: VersionPath,
+    session: SessionDep,
+    viewer: EditorDep,
+    conditions: ReadConditionsDep,
+) -> Response:
+    """Editors only. The writable fields exactly as they were at that version, in the
+    shape `PATCH` accepts: `authors` and `entities` are lists of ids (refs that keep
+    working when a slug changes)."""
+    revision, validators = await history.get_revision(session, ref, version, viewer)
+    conditions.check(validators, use_date=False)
+    return json_response(revision, headers=validators.headers())
+
+
+@router.post(
+    "/v1/articles/{ref}/revisions/{version}/restore",
+    operation_id="restoreArticleRevision",
+    summary="Restore an earlier revision of an article",
+    response_model=ArticlePublic,
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def restore_article_revision(
+    ref: str,
+    version: VersionPath,
+    session: WriteSessionDep,
+    viewer: EditorDep,
+    conditions: WriteConditionsDep,
+) -> Response:
+    """Editors only. Every writable field (status and `published_at` included) goes back
+    to what that version recorded, as a new version with its own revision; the answer is
+    the article. Authors deleted since are left out of the byline and entities deleted
+    since are left out of the tags; an entity merged into another since is replaced by
+    that other one. Restoring content identical to the current one changes nothing.
+    `If-Match` works as for `PATCH`."""
+    article = await history.restore_revision(session, ref, version, viewer, conditions)
+    return _article_response(article)

@@ -16,6 +16,7 @@ from pydantic import MISSING, AnyUrl
 from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.articles.etags import change_time_columns, load_article_state, validators_of
 from app.articles.models import (
     ARTICLE_FIELDS,
     Article,
@@ -29,12 +30,14 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
     publicly_visible,
+    shown_status,
 )
 from app.articles.render import render_body
 from app.articles.revisions import snapshot_articles, write_revisions
 from app.auth import Viewer
 from app.authors.models import Author
 from app.changes import begin_write
+from app.conditional import ReadConditions, Validators, WriteConditions
 from app.db import table_of, utcnow
 from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
@@ -98,14 +101,6 @@ class ArticleFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
     statuses: Sequence[ShownStatus] = field(default_factory=tuple)
-
-
-def shown_status(row: Any, now: datetime) -> str:
-    if row.deleted_at is not None:
-        return ShownStatus.deleted.value
-    if row.status == ArticleStatus.published and row.published_at and row.published_at > now:
-        return ShownStatus.scheduled.value
-    return str(row.status)
 
 
 def article_public(
@@ -272,7 +267,7 @@ async def find_article_row(session: AsyncSession, ref: str) -> Any:
     """The article row for an id or slug (bodies included), trash included, or None."""
     ref_id = parse_ref(ref)
     condition = articles.c.id == ref_id if ref_id else articles.c.slug == ref
-    query = select(*SUMMARY_COLUMNS, *BODY_COLUMNS).where(condition)
+    query = select(*SUMMARY_COLUMNS, *BODY_COLUMNS, *change_time_columns()).where(condition)
     return (await session.execute(query)).first()
 
 
@@ -299,9 +294,43 @@ async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> An
 
 
 async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+    article, _validators = await read_article(session, ref, viewer)
+    return article
+
+
+async def read_article(
+    session: AsyncSession, ref: str, viewer: Viewer, conditions: ReadConditions | None = None
+) -> tuple[dict[str, Any], Validators]:
+    """The article and its validators. With ``If-None-Match`` (or ``If-Modified-Since``)
+    one query reading no body decides first, and a current copy raises ``NotModified``."""
+    now = utcnow()
+    if conditions is not None and conditions.present:
+        state = await load_article_state(session, ref, now)
+        if state is not None and visible_to(state.row, viewer, now):
+            conditions.check(state.validators)
     row = await get_visible_row(session, ref, viewer)
     bylines, tags = await load_relations(session, [row.id])
-    return article_public(row, bylines.get(row.id, []), tags.get(row.id, []), utcnow())
+    article = article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
+    return article, validators_of(row, article, now)
+
+
+async def current_etag(session: AsyncSession, article_id: uuid.UUID) -> str:
+    state = await load_article_state(session, str(article_id), utcnow())
+    if state is None:
+        raise NotFound(f"No article with id {article_id}.")
+    return state.validators.etag
+
+
+async def lock_article(
+    session: AsyncSession, ref: str, viewer: Viewer, conditions: WriteConditions | None
+) -> Article:
+    """The visible article ``ref`` names, locked for this write; a stale ``If-Match``
+    raises 412. The lock is held until commit, so the check and the write are one step."""
+    row = await get_visible_row(session, ref, viewer)
+    article = await session.get_one(Article, row.id, with_for_update=True)
+    if conditions is not None and conditions.if_match is not None:
+        conditions.check(await current_etag(session, article.id))
+    return article
 
 
 async def _resolve_refs(
@@ -444,12 +473,27 @@ def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISS
 
 
 async def update_article(
-    session: AsyncSession, ref: str, data: ArticleUpdate, viewer: Viewer
+    session: AsyncSession,
+    ref: str,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     await begin_write(session)
-    row = await get_visible_row(session, ref, viewer)
-    article = await session.get_one(Article, row.id, with_for_update=True)
+    return await patch_article(session, ref, data, viewer, conditions)
+
+
+async def patch_article(
+    session: AsyncSession,
+    ref: str,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
+) -> dict[str, Any]:
+    """The body of ``update_article``, for write use cases that already called
+    ``begin_write``; a patch that changes nothing writes nothing."""
+    article = await lock_article(session, ref, viewer, conditions)
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
 
@@ -476,10 +520,12 @@ async def update_article(
     await _replace_links(session, article.id, bylines, tags)
     await session.flush()
 
-    after = await snapshot_articles(session, [article.id])
-    if after[article.id]["content"] == before[article.id]["content"]:
+    article_id = article.id
+    after = await snapshot_articles(session, [article_id])
+    if after[article_id]["content"] == before[article_id]["content"]:
+        # Nothing changed: no version, no revision (rolling back expires ``article``).
         await session.rollback()
-        return await get_article(session, str(article.id), viewer)
+        return await get_article(session, str(article_id), viewer)
     article.version += 1
     article.updated_at = utcnow()
     after[article.id]["version"] = article.version
@@ -488,9 +534,12 @@ async def update_article(
     return await get_article(session, str(article.id), viewer)
 
 
-async def trash_article(session: AsyncSession, ref: str, viewer: Viewer) -> None:
+async def trash_article(
+    session: AsyncSession, ref: str, viewer: Viewer, conditions: WriteConditions | None = None
+) -> None:
+    """Move to the trash: hidden from every caller and list, kept whole. Not a content
+    change, so neither the version nor the revisions change."""
     await begin_write(session)
-    row = await get_visible_row(session, ref, viewer)
-    article = await session.get_one(Article, row.id, with_for_update=True)
+    article = await lock_article(session, ref, viewer, conditions)
     article.deleted_at = utcnow()
     await session.commit()
