@@ -3,8 +3,9 @@ transliteration, collision suffixes, and the history of old slugs that stay rese
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlmodel
 from pydantic import AfterValidator, StringConstraints
@@ -17,6 +18,7 @@ from sqlmodel import SQLModel
 from app.db import SortableText, UTCDateTime, table_of, utcnow
 from app.errors import Conflict, Moved, NotFound
 
+T = TypeVar("T")
 MAX_SLUG_LENGTH = 120
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -173,6 +175,25 @@ async def current_slug_for_old(
         .where(redirects.c.kind == kind, redirects.c.slug == old_slug)
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def commit_with_result(
+    session: AsyncSession, slug: str, read: Callable[[], Awaitable[T]]
+) -> T:
+    """Flush, ``read`` the result inside the transaction, then commit.
+
+    Reading before the commit, while the write lock is still held, answers with exactly
+    the state this write made, not with a later writer's. A unique-constraint race lost to
+    a concurrent writer becomes a 409, whether it shows at the flush or at the commit.
+    """
+    try:
+        await session.flush()
+        result = await read()
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"The slug {slug!r} is already taken.") from exc
+    return result
 
 
 async def commit_or_slug_conflict(session: AsyncSession, slug: str) -> None:

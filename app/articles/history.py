@@ -154,5 +154,6 @@ async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> di
         await session.execute(
             update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)
         )
-        await session.commit()
-    return await service.get_article(session, str(row.id), viewer)
+    article = await service.get_article(session, str(row.id), viewer)
+    await session.commit()
+    return article

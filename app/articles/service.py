@@ -43,7 +43,7 @@ from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import (
-    commit_or_slug_conflict,
+    commit_with_result,
     current_slug_for_old,
     ensure_slug_free,
     generate_slug,
@@ -445,11 +445,15 @@ async def create_article(
     )
     _apply_body(article, data.body)
     session.add(article)
-    await session.flush()
-    await _replace_links(session, article.id, bylines, tags)
-    await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
-    await commit_or_slug_conflict(session, slug)
-    return await get_article(session, str(article.id), viewer)
+    article_id = article.id
+
+    async def link_record_and_read() -> dict[str, Any]:
+        await _replace_links(session, article_id, bylines, tags)
+        snapshots = await snapshot_articles(session, [article_id])
+        await write_revisions(session, snapshots, viewer.key_name)
+        return await get_article(session, str(article_id), viewer)
+
+    return await commit_with_result(session, slug, link_record_and_read)
 
 
 def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISSING | None) -> Any:
@@ -530,8 +534,9 @@ async def patch_article(
     article.updated_at = utcnow()
     after[article.id]["version"] = article.version
     await write_revisions(session, after, viewer.key_name)
-    await commit_or_slug_conflict(session, article.slug)
-    return await get_article(session, str(article.id), viewer)
+    return await commit_with_result(
+        session, article.slug, lambda: get_article(session, str(article_id), viewer)
+    )
 
 
 async def trash_article(

@@ -18,7 +18,7 @@ from app.errors import Conflict
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
-    commit_or_slug_conflict,
+    commit_with_result,
     ensure_slug_free,
     forget_redirects,
     generate_slug,
@@ -146,8 +146,7 @@ async def create_author(
     values = data.model_dump(exclude={"slug"}, mode="json")
     author = Author(**values, slug=slug, search_text=build_search_text(data.name))
     session.add(author)
-    await commit_or_slug_conflict(session, slug)
-    return await _load_public(session, author.id, viewer)
+    return await commit_with_result(session, slug, lambda: _load_public(session, author.id, viewer))
 
 
 async def update_author(
@@ -172,8 +171,9 @@ async def update_author(
     author.search_text = build_search_text(author.name)
     author.updated_at = utcnow()
     session.add(author)
-    await commit_or_slug_conflict(session, author.slug)
-    return await _load_public(session, author.id, viewer)
+    return await commit_with_result(
+        session, author.slug, lambda: _load_public(session, author_id, viewer)
+    )
 
 
 async def delete_author(

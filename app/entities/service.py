@@ -19,7 +19,7 @@ from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
     SlugRedirect,
-    commit_or_slug_conflict,
+    commit_with_result,
     ensure_slug_free,
     find_current_id,
     forget_redirects,
@@ -146,8 +146,7 @@ async def create_entity(session: AsyncSession, data: EntityCreate) -> dict[str, 
         search_text=build_search_text(data.name, *data.aliases),
     )
     session.add(entity)
-    await commit_or_slug_conflict(session, slug)
-    return await load_entity(session, entity.id)
+    return await commit_with_result(session, slug, lambda: load_entity(session, entity.id))
 
 
 async def update_entity(
@@ -168,8 +167,7 @@ async def update_entity(
     entity.search_text = build_search_text(entity.name, *entity.aliases)
     entity.updated_at = utcnow()
     session.add(entity)
-    await commit_or_slug_conflict(session, entity.slug)
-    return await load_entity(session, entity.id)
+    return await commit_with_result(session, entity.slug, lambda: load_entity(session, entity_id))
 
 
 async def delete_entity(
@@ -277,5 +275,4 @@ async def merge_entity(
     await session.flush()
     await session.execute(delete(entities).where(entities.c.id == source_id))
     await record_revisions(session, article_ids, key_name=viewer.key_name)
-    await session.commit()
-    return await load_entity(session, target_id)
+    return await commit_with_result(session, target.slug, lambda: load_entity(session, target_id))
