@@ -126,25 +126,24 @@ class ReadConditions:
     def present(self) -> bool:
         return self.if_none_match is not None or self.if_modified_since is not None
 
-    def not_modified(self, validators: Validators, *, use_date: bool = True) -> bool:
+    def not_modified(self, validators: Validators) -> bool:
         """True when the client's copy is current (RFC 9110 §13.2.2, steps 3 and 4).
 
-        ``If-Modified-Since`` only counts when there is no ``If-None-Match`` and the
-        caller's ``Last-Modified`` covers everything in the representation (``use_date``).
-        Dates have one-second resolution, as ``Last-Modified`` does.
+        ``If-Modified-Since`` only counts when there is no ``If-None-Match``; dates have
+        one-second resolution, as ``Last-Modified`` does.
         """
         if self.if_none_match is not None:
             return weak_match(self.if_none_match, validators.etag)
         since = self.if_modified_since
-        if since is None or not use_date or validators.last_modified is None:
+        if since is None or validators.last_modified is None:
             return False
         if since > utcnow():
             return False
         return validators.last_modified.replace(microsecond=0) <= since
 
-    def check(self, validators: Validators, *, use_date: bool = True) -> None:
+    def check(self, validators: Validators) -> None:
         """Raise ``NotModified`` (answered with ``304``) when the client's copy is current."""
-        if self.not_modified(validators, use_date=use_date):
+        if self.not_modified(validators):
             raise NotModified(validators.headers())
 
 
@@ -193,6 +192,17 @@ def read_conditions(
     )
 
 
+def none_match_conditions(
+    if_none_match: Annotated[
+        str | None,
+        Header(description=NONE_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
+    ] = None,
+) -> ReadConditions:
+    """``If-None-Match`` only, for representations whose ``Last-Modified`` (if any) does
+    not cover everything in them, so that ``If-Modified-Since`` cannot be answered."""
+    return ReadConditions(if_none_match=parse_entity_tags(if_none_match))
+
+
 def write_conditions(
     if_match: Annotated[
         str | None,
@@ -203,6 +213,7 @@ def write_conditions(
 
 
 ReadConditionsDep = Annotated[ReadConditions, Depends(read_conditions)]
+NoneMatchDep = Annotated[ReadConditions, Depends(none_match_conditions)]
 WriteConditionsDep = Annotated[WriteConditions, Depends(write_conditions)]
 
 
@@ -240,7 +251,7 @@ async def list_validators(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
-    conditions: ReadConditionsDep,
+    conditions: NoneMatchDep,
 ) -> Validators:
     """The ETag of a list response; a matching ``If-None-Match`` ends the request with
     ``304`` before the list is queried.
@@ -259,7 +270,7 @@ async def list_validators(
         next_release.isoformat() if next_release else "",
     )
     validators = Validators(etag)
-    conditions.check(validators, use_date=False)
+    conditions.check(validators)
     return validators
 
 

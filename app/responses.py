@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from app.errors import UnsupportedMediaType
 from app.pagination import ListParams, next_link
@@ -43,7 +43,8 @@ def dumps(content: Any) -> bytes:
     return orjson.dumps(content, default=_fallback, option=JSON_OPTIONS)
 
 
-class JSONBytesResponse(Response):
+class JSONBytesResponse(JSONResponse):
+    # A JSONResponse, so that OpenAPI documents each operation's response model.
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

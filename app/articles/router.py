@@ -22,6 +22,7 @@ from app.authors.service import KIND as AUTHOR_KIND
 from app.authors.service import authors as authors_table
 from app.conditional import (
     ListValidatorsDep,
+    NoneMatchDep,
     ReadConditionsDep,
     Validators,
     WriteConditionsDep,
@@ -429,13 +430,13 @@ async def get_article_revision(
     version: VersionPath,
     session: SessionDep,
     viewer: EditorDep,
-    conditions: ReadConditionsDep,
+    conditions: NoneMatchDep,
 ) -> Response:
     """Editors only. The writable fields exactly as they were at that version, in the
     shape `PATCH` accepts: `authors` and `entities` are lists of ids (refs that keep
     working when a slug changes)."""
     revision, validators = await history.get_revision(session, ref, version, viewer)
-    conditions.check(validators, use_date=False)
+    conditions.check(validators)
     return json_response(revision, headers=validators.headers())
 
 

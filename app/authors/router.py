@@ -9,7 +9,7 @@ from app.authors import service
 from app.authors.models import AuthorCreate, AuthorPublic, AuthorUpdate
 from app.conditional import (
     ListValidatorsDep,
-    ReadConditionsDep,
+    NoneMatchDep,
     WriteConditionsDep,
     cached_read_responses,
     tagged_response,
@@ -88,15 +88,15 @@ async def create_author(
     responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
 async def get_author(
-    ref: str, session: SessionDep, viewer: ViewerDep, conditions: ReadConditionsDep
+    ref: str, session: SessionDep, viewer: ViewerDep, conditions: NoneMatchDep
 ) -> Response:
     """By id or slug; an old slug answers `301` to the current URL. The `ETag` changes
     whenever the answer would (also when `article_count` moves); `If-None-Match` with it
-    answers `304`. `If-Modified-Since` is not used here, because `article_count` changes
-    without the author changing."""
+    answers `304`. `Last-Modified` covers the author's own fields only (`article_count`
+    moves without it), so `If-Modified-Since` is not offered here."""
     author = await service.get_author(session, ref, viewer)
     validators = service.author_validators(author, viewer)
-    conditions.check(validators, use_date=False)
+    conditions.check(validators)
     return json_response(author, headers=validators.headers())
 
 

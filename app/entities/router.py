@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.auth import EditorDep, ViewerDep
 from app.conditional import (
     ListValidatorsDep,
-    ReadConditionsDep,
+    NoneMatchDep,
     WriteConditionsDep,
     cached_read_responses,
     tagged_response,
@@ -95,14 +95,15 @@ async def create_entity(
     responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
 async def get_entity(
-    ref: str, session: SessionDep, _viewer: ViewerDep, conditions: ReadConditionsDep
+    ref: str, session: SessionDep, _viewer: ViewerDep, conditions: NoneMatchDep
 ) -> Response:
     """By id or slug. An old slug, or the slug or id of an entity merged into this one,
     answers `301` to the current URL. The `ETag` changes whenever the answer would (also
-    when `article_count` moves); `If-None-Match` with it answers `304`."""
+    when `article_count` moves); `If-None-Match` with it answers `304`. `Last-Modified`
+    covers the entity's own fields only, so `If-Modified-Since` is not offered here."""
     entity = await service.get_entity(session, ref)
     validators = service.entity_validators(entity)
-    conditions.check(validators, use_date=False)
+    conditions.check(validators)
     return json_response(entity, headers=validators.headers())
 
 
