@@ -140,3 +140,7 @@ def create_key(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()
