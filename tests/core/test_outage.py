@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.main import create_app
+from app.schema import upgrade
 from tests.conftest import PG_URL_ENV
 
 
@@ -64,8 +65,8 @@ class TcpProxy:
 
 
 @pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
-def test_database_outage_is_503_then_recovers(backend: object) -> None:
-    # `backend` makes sure the PostgreSQL test database exists and is migrated.
+def test_database_outage_is_503_then_recovers() -> None:
+    upgrade(os.environ[PG_URL_ENV])
     url = make_url(os.environ[PG_URL_ENV])
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
