@@ -191,8 +191,9 @@ async def _article_page(
     )
 
 
-def _article_response(article: dict[str, Any], status_code: int = 200) -> Response:
-    return json_response(article, status_code=status_code, headers={"ETag": article_etag(article)})
+def _article_response(article: dict[str, Any]) -> Response:
+    """A written article, with the ETag to send in ``If-Match`` on the next write."""
+    return json_response(article, headers={"ETag": article_etag(article)})
 
 
 @router.get(
