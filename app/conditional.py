@@ -247,25 +247,25 @@ async def content_state(session: AsyncSession) -> tuple[int, datetime | None]:
     return int(row[0]), row[1]
 
 
-async def list_validators(
+async def content_validators(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
     conditions: NoneMatchDep,
 ) -> Validators:
-    """The ETag of a list response; a matching ``If-None-Match`` ends the request with
-    ``304`` before the list is queried.
+    """The ETag of an answer drawn from many resources (a list, or anything computed over
+    the whole content): the URL, who asks and the state of all content. A matching
+    ``If-None-Match`` ends the request with ``304`` before anything else is read.
 
-    Computed before the list itself is read, so a write landing in between can only make
+    Computed before the answer itself is read, so a write landing in between can only make
     the tag older than the data (the next revalidation then gets a fresh ``200``), never
     newer.
     """
     counter, next_release = await content_state(session)
     etag = make_etag(
-        "list",
+        "content",
         audience(viewer),
-        request.url.path,
-        request.url.query,
+        str(request.url),
         counter,
         next_release.isoformat() if next_release else "",
     )
@@ -274,7 +274,7 @@ async def list_validators(
     return validators
 
 
-ListValidatorsDep = Annotated[Validators, Depends(list_validators)]
+ContentValidatorsDep = Annotated[Validators, Depends(content_validators)]
 
 
 ETAG_HEADER = {

@@ -21,7 +21,7 @@ from app.auth import EditorDep, ViewerDep
 from app.authors.service import KIND as AUTHOR_KIND
 from app.authors.service import authors as authors_table
 from app.conditional import (
-    ListValidatorsDep,
+    ContentValidatorsDep,
     NoneMatchDep,
     ReadConditionsDep,
     Validators,
@@ -209,7 +209,7 @@ async def list_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
-    validators: ListValidatorsDep,
+    validators: ContentValidatorsDep,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -235,7 +235,7 @@ async def list_author_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
-    validators: ListValidatorsDep,
+    validators: ContentValidatorsDep,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -262,7 +262,7 @@ async def list_entity_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
-    validators: ListValidatorsDep,
+    validators: ContentValidatorsDep,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -401,7 +401,7 @@ async def list_article_revisions(
     session: SessionDep,
     viewer: EditorDep,
     params: ParamsDep,
-    validators: ListValidatorsDep,
+    validators: ContentValidatorsDep,
 ) -> Response:
     """Editors only. Newest first: one entry per version (creation is version 1, every
     change adds the next, including tag changes made by deleting or merging an entity),

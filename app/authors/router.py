@@ -8,7 +8,7 @@ from app.auth import EditorDep, ViewerDep
 from app.authors import service
 from app.authors.models import AuthorCreate, AuthorPublic, AuthorUpdate
 from app.conditional import (
-    ListValidatorsDep,
+    ContentValidatorsDep,
     NoneMatchDep,
     WriteConditionsDep,
     cached_read_responses,
@@ -36,7 +36,7 @@ async def list_authors(
     session: SessionDep,
     viewer: ViewerDep,
     params: Annotated[ListParams, Depends(list_params)],
-    validators: ListValidatorsDep,
+    validators: ContentValidatorsDep,
     q: Annotated[
         str | None,
         Query(description="Matches the start of any word of the name, ignoring case."),

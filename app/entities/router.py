@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth import EditorDep, ViewerDep
 from app.conditional import (
-    ListValidatorsDep,
+    ContentValidatorsDep,
     NoneMatchDep,
     WriteConditionsDep,
     cached_read_responses,
@@ -42,7 +42,7 @@ async def list_entities(
     session: SessionDep,
     _viewer: ViewerDep,
     params: Annotated[ListParams, Depends(list_params)],
-    validators: ListValidatorsDep,
+    validators: ContentValidatorsDep,
     q: Annotated[
         str | None,
         Query(description="Matches the start of any word of the name or an alias, ignoring case."),
