@@ -167,8 +167,9 @@ async def handle_moved(request: Request, exc: Exception) -> Response:
     segments = request.url.path.split("/")
     old = quote(exc.old_ref, safe="")
     segments = [quote(exc.new_ref, safe="") if segment == old else segment for segment in segments]
-    # Absolute, like the Location of a 201, with the query string kept.
-    location = str(request.url.replace(path="/".join(segments)))
+    location = "/".join(segments)
+    if request.url.query:
+        location += "?" + request.url.query
     # 301 for reads; a write keeps its method and body with 308.
     status = 301 if request.method in {"GET", "HEAD"} else 308
     return Response(status_code=status, headers={"Location": location})

@@ -31,7 +31,7 @@ def test_old_slug_redirects_to_the_current_url(
 
     moved = client.get(f"/v1/{kind}/kenya-haiti-mission", follow_redirects=False)
     assert moved.status_code == 301
-    assert moved.headers["location"] == f"http://testserver/v1/{kind}/haiti-mission"
+    assert moved.headers["location"] == f"/v1/{kind}/haiti-mission"
     assert moved.content == b""
     followed = client.get(f"/v1/{kind}/kenya-haiti-mission")
     assert followed.status_code == 200
