@@ -134,8 +134,9 @@ ParamsDep = Annotated[ListParams, Depends(list_params)]
 SortQuery = Annotated[
     str | None,
     Query(
-        description="published_at (default: -published_at), updated_at, created_at, headline; "
-        "`-` for descending, comma-separated.",
+        description="published_at (default: -published_at), updated_at, created_at, headline, "
+        "and with `q` relevance (then the default: `relevance,-published_at`, best match "
+        "first); `-` for descending, comma-separated. `relevance` without `q` is a 422.",
         examples=["-published_at"],
     ),
 ]
@@ -145,6 +146,20 @@ FieldsQuery = Annotated[
         description="Comma-separated keys to return per item (`id` always). Lists leave out "
         "body, body_html and body_text unless named here.",
         examples=["slug,headline,published_at"],
+    ),
+]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description="Full-text search over headline, standfirst and body in web-search "
+        'syntax: words are ANDed, `"a phrase"` matches words in a row, `-word` excludes, '
+        "`or` separates alternatives (`ruto trump or harris` is (Ruto and Trump) or "
+        "Harris). Case and accents are ignored; words are not stemmed. Each match gets "
+        "`snippet`, its best passage with the matched words in `<mark>` (the rest is "
+        "HTML-escaped), and the default sort becomes `relevance,-published_at`. A query "
+        "with no word left to look for (only punctuation or only exclusions) is a 422.",
+        examples=['"haiti mission" kenya -sudan'],
     ),
 ]
 LIST_ERRORS = problem_responses(400, 401, 422, 503)
@@ -158,14 +173,17 @@ async def _article_page(
     params: ListParams,
     sort: str | None,
     fields: str | None,
+    q: str | None,
 ) -> Response:
+    q = q.strip() if q else None
     items, next_cursor, total = await service.list_articles(
         session,
         filters=filters,
         params=params,
         sort=sort,
-        fields=parse_fields(fields, ARTICLE_FIELDS),
+        fields=parse_fields(fields, (*ARTICLE_FIELDS, "snippet") if q else ARTICLE_FIELDS),
         viewer=viewer,
+        q=q,
     )
     return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
 
@@ -183,12 +201,19 @@ async def list_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
-    """Newest published first. Anonymous callers see published articles only; editors
-    see every status and may filter by it. Pages are linked by opaque cursors."""
-    return await _article_page(request, session, viewer, filters, params, sort, fields)
+    """Newest published first, or best match first with `q`. Anonymous callers see
+    published articles only; editors see every status and may filter by it. Pages are
+    linked by opaque cursors; with `q` they follow the relevance order just the same.
+
+    Relevance: headline matches count most, then the standfirst, then the body. On
+    PostgreSQL an article's score depends on that article alone; on SQLite (bm25) it
+    also weighs how rare each word is in the whole collection, so a write between two
+    page requests can move scores a little."""
+    return await _article_page(request, session, viewer, filters, params, sort, fields, q)
 
 
 @router.get(
@@ -206,6 +231,7 @@ async def list_author_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -214,7 +240,7 @@ async def list_author_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+    return await _article_page(request, session, viewer, scoped, params, sort, fields, q)
 
 
 @router.get(
@@ -232,6 +258,7 @@ async def list_entity_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -240,7 +267,7 @@ async def list_entity_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+    return await _article_page(request, session, viewer, scoped, params, sort, fields, q)
 
 
 @router.post(

@@ -32,6 +32,7 @@ from app.articles.models import (
 )
 from app.articles.render import render_body
 from app.articles.revisions import snapshot_articles, write_revisions
+from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
 from app.authors.models import Author
 from app.changes import begin_write
@@ -246,13 +247,18 @@ async def list_articles(
     sort: str | None,
     fields: frozenset[str] | None,
     viewer: Viewer,
+    q: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     now = utcnow()
-    keys = parse_sort(sort, SORT_FIELDS, default="-published_at")
+    search = plan_search(q, session.get_bind().dialect.name) if q else None
+    sort_fields, default_sort = search_sorting(sort, SORT_FIELDS, search, "-published_at")
+    keys = parse_sort(sort, sort_fields, default=default_sort)
     columns = list(SUMMARY_COLUMNS)
     if fields is not None:
         columns += [column for column in BODY_COLUMNS if column.key in fields]
     query = select(*columns).where(*filter_conditions(filters, viewer, now))
+    if search is not None:
+        query = search.apply(query)
     rows, next_cursor = await fetch_page(
         session, query, keys=keys, id_column=articles.c.id, params=params
     )
@@ -264,6 +270,10 @@ async def list_articles(
         article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now, fields)
         for row in rows
     ]
+    if search is not None and (fields is None or "snippet" in fields):
+        snippets = await search.snippets(session, rows)
+        for item, row in zip(items, rows, strict=True):
+            item["snippet"] = snippets.get(row.id)
     total = await count_rows(session, query) if params.count else None
     return items, next_cursor, total
 
