@@ -37,6 +37,7 @@ from app.auth import Viewer
 from app.authors.models import Author
 from app.changes import begin_write
 from app.db import table_of, utcnow
+from app.entities.extract import entities_named_in
 from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
@@ -376,6 +377,23 @@ async def _replace_links(
             )
 
 
+async def _with_auto_tags(
+    session: AsyncSession, article: Article, tags: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """``tags`` (or the current tags) plus every entity the article's text names."""
+    if tags is None:
+        current = await session.execute(
+            select(article_entities_table.c.entity_id).where(
+                article_entities_table.c.article_id == article.id
+            )
+        )
+        tags = [{"id": entity_id} for entity_id in current.scalars()]
+    texts = [article.headline, article.standfirst, article.body_text]
+    known = {tag["id"] for tag in tags}
+    found = await entities_named_in(session, texts)
+    return tags + [entity.public() for entity in found if entity.id not in known]
+
+
 def _apply_body(article: Article, body: str) -> None:
     rendered = render_body(body)
     article.body = body
@@ -425,6 +443,8 @@ async def create_article(
         updated_at=now,
     )
     _apply_body(article, data.body)
+    if data.auto_tag:
+        tags = await _with_auto_tags(session, article, tags)
     session.add(article)
     await session.flush()
     await _replace_links(session, article.id, bylines, tags)
@@ -483,13 +503,15 @@ async def update_article(
         setattr(article, name, _stored(value))
     if article.status == ArticleStatus.published and article.published_at is None:
         article.published_at = utcnow()
+    if data.auto_tag:
+        tags = await _with_auto_tags(session, article, tags)
     await _replace_links(session, article.id, bylines, tags)
     await session.flush()
 
     after = await snapshot_articles(session, [article.id])
     if after[article.id]["content"] == before[article.id]["content"]:
-        await session.rollback()
-        return await get_article(session, str(article.id), viewer)
+        await session.rollback()  # expires ``article``: read the id off ``row``
+        return await get_article(session, str(row.id), viewer)
     article.version += 1
     article.updated_at = utcnow()
     after[article.id]["version"] = article.version
