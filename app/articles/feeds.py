@@ -99,10 +99,13 @@ def build_feed(
     feed.title(FEED_TITLE)
     feed.subtitle(_subtitle(filters))
     feed.generator("Newsdesk")
+    feed.link(href=str(request.url), rel="self")
+    # feedgen makes the last link RSS's channel <link>: the same articles as JSON.
     listing = request.url.replace(path="/v1/articles")
     feed.link(href=str(listing), rel="alternate", type="application/json")
-    feed.link(href=str(request.url), rel="self")
-    newest: datetime = max((row.updated_at for row in rows), default=utcnow())
+    newest: datetime = max((row.updated_at for row in rows), default=utcnow()).replace(
+        microsecond=0
+    )
     feed.updated(newest)
     feed.lastBuildDate(newest)
     for row in rows:

@@ -58,7 +58,8 @@ _ELLIPSIS = "…"
 
 def words_of(value: str) -> list[str]:
     """The words of ``value`` as both search engines see them (folded, not lower-cased)."""
-    return _SEPARATORS.sub(" ", value.translate(_FOLD)).split()
+    # NUL is no separator to SQLite, but PostgreSQL refuses it in any text.
+    return _SEPARATORS.sub(" ", value.replace("\x00", " ").translate(_FOLD)).split()
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,8 @@ def websearch_query(parsed: ParsedQuery) -> str:
 def _snippet_html(raw: str | None) -> str | None:
     if raw is None:
         return None
-    escaped = html.escape(raw, quote=False)
+    # Paragraph breaks and the joins between fields mean nothing inside one passage.
+    escaped = html.escape(" ".join(raw.split()), quote=False)
     return escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
 
 

@@ -176,6 +176,9 @@ def test_a_query_with_nothing_to_look_for_is_a_422(client: TestClient, q: str) -
         ("haiti 😀", {"ruto-trump-call", "blinken-sudan"}),
         ("Robert'); DROP TABLE article;--", set()),
         ("x" * 400, set()),
+        ("haiti \x00 kenya", {"ruto-trump-call", "blinken-sudan"}),
+        ("haiti\x00kenya", set()),  # one word with a separator inside: a phrase
+        ("\u2028haiti\ufeff", {"ruto-trump-call", "blinken-sudan"}),
     ],
 )
 def test_hostile_queries_are_plain_words(client: TestClient, q: str, expected: set[str]) -> None:
