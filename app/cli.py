@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import get_settings
@@ -63,8 +64,6 @@ def _run(action: Callable[[AsyncEngine], Awaitable[T]], *, needs_schema: bool = 
 
 
 def _safe_url() -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(get_settings().database_url).render_as_string(hide_password=True)
 
 
@@ -89,10 +88,10 @@ def serve(
     """Run the API with uvicorn; refuses a database that is not migrated."""
     import uvicorn
 
-    async def check(_engine: AsyncEngine) -> None:
-        return None
+    async def nothing_more(_engine: AsyncEngine) -> None:
+        """``_run`` itself checks that the database answers and is migrated."""
 
-    _run(check)
+    _run(nothing_more)
     settings = get_settings()
     uvicorn.run(
         "app.main:create_app",
@@ -140,3 +139,7 @@ def create_key(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

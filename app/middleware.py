@@ -1,5 +1,5 @@
 """Per-request plumbing as one plain ASGI middleware (cheaper than a stack of them):
-the request id and the caching headers of every response."""
+the request id, the request body limit and the caching headers of every response."""
 
 import re
 import uuid
@@ -7,7 +7,10 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import problem_response
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _CACHEABLE_STATUS = {200, 203, 301, 304, 308}
@@ -21,9 +24,10 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestPlumbing:
-    def __init__(self, app: ASGIApp, *, cache_max_age: int) -> None:
+    def __init__(self, app: ASGIApp, *, cache_max_age: int, max_body_bytes: int) -> None:
         self.app = app
         self.public_cache = f"public, max-age={cache_max_age}"
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +45,17 @@ class RequestPlumbing:
             and scope["path"].startswith("/v1/")
         )
 
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise HTTPException(413)
+            return message
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
@@ -56,4 +71,11 @@ class RequestPlumbing:
                     headers.add_vary_header("Authorization")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            response = problem_response(
+                413, "The request body is larger than this service accepts."
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive_within_limit, send_with_headers)

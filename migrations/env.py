@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -14,6 +13,7 @@ from sqlalchemy.pool import NullPool
 from app.config import get_settings
 from app.db import SortableText, UTCDateTime, async_url
 from app.models import metadata
+from app.schema import described_by_models
 
 config = context.config
 
@@ -36,24 +36,6 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
-# Full-text search lives in objects the models do not describe (migration 0002): the
-# PostgreSQL tsvector column and its index, SQLite's FTS5 table, its shadow tables and
-# its key table. Autogenerate leaves them alone.
-SEARCH_TABLE_PREFIX = "article_search"
-SEARCH_COLUMNS = {("article", "search_vector")}
-SEARCH_INDEXES = {"ix_article_search_vector"}
-
-
-def include_name(
-    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
-) -> bool:
-    if type_ == "table" and name and name.startswith(SEARCH_TABLE_PREFIX):
-        return False
-    if type_ == "column" and (parent_names.get("table_name"), name) in SEARCH_COLUMNS:
-        return False
-    return not (type_ == "index" and name in SEARCH_INDEXES)
-
-
 def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -61,7 +43,7 @@ def run_with(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
-        include_name=include_name,
+        include_name=described_by_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -510,7 +510,8 @@ async def update_article(
 
     after = await snapshot_articles(session, [article.id])
     if after[article.id]["content"] == before[article.id]["content"]:
-        await session.rollback()  # expires ``article``: read the id off ``row``
+        # Nothing really changed: no new version, no revision.
+        await session.rollback()
         return await get_article(session, str(row.id), viewer)
     article.version += 1
     article.updated_at = utcnow()

@@ -69,7 +69,8 @@ def test_newest_published_first_with_content(
     older = parsed.entries[1]
     assert older.link.startswith("http://testserver/v1/articles/older")
     assert parsed.feed.title == "Newsdesk"
-    assert parsed.feed.link == "http://testserver/v1/articles"
+    links = {link.rel: link.href for link in parsed.feed.links}
+    assert links["alternate"] == "http://testserver/v1/articles"
 
 
 def test_atom_dates_and_self_link(client: TestClient) -> None:

@@ -4,51 +4,17 @@ migrations."""
 
 import asyncio
 import importlib.util
-import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.articles import search_charset
 from app.db import async_url
 from app.schema import alembic_config, migrations_path
-from tests.conftest import PG_URL_ENV
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        pytest.skip(f"{PG_URL_ENV} is not set")
-    name = f"{make_url(base).database}_migrations"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(
-            async_url(base), poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    try:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no CREATEDB privilege: nothing to test here
-        pytest.skip(f"cannot create a scratch database: {type(exc).__name__}")
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
 def run_sql(url: str, *statements: str) -> list[Any]:
@@ -76,8 +42,8 @@ def hits(url: str, word: str) -> int:
     return int(run_sql(url, query)[0])
 
 
-def test_upgrade_downgrade_upgrade_indexes_existing_articles(empty_database: str) -> None:
-    url = empty_database
+def test_upgrade_downgrade_upgrade_indexes_existing_articles(scratch_url: str) -> None:
+    url = scratch_url
     config = alembic_config(url)
     command.upgrade(config, "0001")
     article_id = uuid.uuid4().hex if url.startswith("sqlite") else str(uuid.uuid4())
