@@ -133,7 +133,7 @@ def build_feed(
     return feed
 
 
-FEED_ERRORS = problem_responses(503)
+FEED_ERRORS = problem_responses(422, 503)
 
 
 @router.get(

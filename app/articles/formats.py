@@ -174,7 +174,6 @@ async def article_jsonld(
         "headline": article["headline"],
         "inLanguage": article["language"],
         "dateCreated": _timestamp(article["created_at"]),
-        "datePublished": _timestamp(article["published_at"]),
         "dateModified": _timestamp(article["updated_at"]),
         "wordCount": article["word_count"],
         "timeRequired": f"PT{article['reading_time_minutes']}M",
@@ -189,6 +188,7 @@ async def article_jsonld(
         ],
     }
     optional = {
+        "datePublished": _timestamp(article["published_at"]),
         "description": article["standfirst"],
         "dateline": article["dateline"],
         "articleSection": article["section"],

@@ -174,6 +174,7 @@ def test_a_query_with_nothing_to_look_for_is_a_422(client: TestClient, q: str) -
         ("100%", set()),
         ("_haiti_", {"ruto-trump-call", "blinken-sudan"}),
         ("haiti 😀", {"ruto-trump-call", "blinken-sudan"}),
+        ("haiti 🤔", {"ruto-trump-call", "blinken-sudan"}),
         ("Robert'); DROP TABLE article;--", set()),
         ("x" * 400, set()),
         ("haiti \x00 kenya", {"ruto-trump-call", "blinken-sudan"}),
