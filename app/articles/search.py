@@ -19,6 +19,7 @@ SQLite's tokenizer does it (``search_charset``), with no stemming and no stop wo
 
 import html
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,21 +197,24 @@ def _snippet_html(raw: str | None) -> str | None:
     return escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
 
 
-class SearchPlan:
+class SearchPlan(ABC):
     """How one parsed query filters, ranks and quotes articles on one database."""
 
     def __init__(self, parsed: ParsedQuery) -> None:
         self.parsed = parsed
 
     @property
+    @abstractmethod
     def rank(self) -> SortField:
-        raise NotImplementedError
+        """The relevance sort key: lower is better, so ascending order is best first."""
 
+    @abstractmethod
     def apply(self, query: Select[Any]) -> Select[Any]:
-        raise NotImplementedError
+        """``query`` narrowed to the articles that match."""
 
+    @abstractmethod
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
-        raise NotImplementedError
+        """The best passage of each row of a page, by id: one statement."""
 
 
 SEARCH_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
