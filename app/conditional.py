@@ -108,6 +108,11 @@ class Validators:
     etag: str
     last_modified: datetime | None = None
 
+    def weak(self) -> "Validators":
+        """The same tag marked weak (``W/``): for answers that may differ in a detail that
+        does not matter, such as the build date of an empty feed."""
+        return Validators(self.etag if self.etag.startswith("W/") else f"W/{self.etag}")
+
     def headers(self) -> dict[str, str]:
         headers = {"ETag": self.etag}
         if self.last_modified is not None:

@@ -333,6 +333,13 @@ class ArticleRevisionPublic(ArticleRevisionSummary):
     entities: list[str] = Field(description="Entity ids.")
 
 
+class RelatedArticle(ArticlePublic):
+    shared_entities: int = Field(
+        description="How many of the article's entities this one is tagged with too.",
+        examples=[3],
+    )
+
+
 ARTICLE_FIELDS = (
     "id",
     "slug",

@@ -14,11 +14,14 @@ from app.conditional import (
 )
 from app.db import SessionDep, WriteSessionDep
 from app.entities import service
+from app.entities.extract import extract_entities
 from app.entities.models import (
     EntityCreate,
     EntityPublic,
     EntityType,
     EntityUpdate,
+    ExtractRequest,
+    ExtractResult,
     MergeRequest,
 )
 from app.errors import MOVED, MOVED_WRITE, problem_responses
@@ -85,6 +88,25 @@ async def create_entity(
     return created_response(
         request, entity, f"/v1/entities/{entity['slug']}", headers={"ETag": etag}
     )
+
+
+@router.post(
+    "/extract",
+    operation_id="extractEntities",
+    summary="Find known entities in a text",
+    response_model=ExtractResult,
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+)
+async def extract(data: ExtractRequest, session: SessionDep, _viewer: EditorDep) -> Response:
+    """Every place the text names a known entity by its name or one of its aliases.
+    Names match case-sensitively (`US` is the country, `us` is not), only where the
+    characters just before and after are not letters or digits (`U.S.` in `U.S.-Kenya`,
+    `Kenya` in `Kenya's`, but not `Kenya` in `Kenyan`), and where matches overlap the
+    longest wins (`South Sudan` is one match, not also `Sudan`). `start` and `end` are
+    offsets in Unicode code points, as in `text[start:end]`. When two entities share a
+    name, the one whose own name it is wins over one that has it as an alias, then the
+    smaller slug. Creating articles with `auto_tag: true` uses the same matcher."""
+    return json_response(await extract_entities(session, data.text))
 
 
 @router.get(
