@@ -21,9 +21,9 @@ from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, make_etag
 from app.db import table_of
 from app.entities.models import Entity
-from app.errors import Conflict, Moved, NotFound
+from app.errors import Conflict, NotFound
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
-from app.slugs import SlugRedirect, current_slug_for_old, parse_ref
+from app.slugs import SlugRedirect, parse_ref
 
 revisions = revisions_table
 authors = table_of(Author)
@@ -143,13 +143,7 @@ async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> di
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
     await begin_write(session)
-    row = await service.find_article_row(session, ref)
-    if row is None and parse_ref(ref) is None:
-        current = await current_slug_for_old(session, articles_table, service.KIND, ref)
-        if current is not None:
-            raise Moved(ref, current)
-    if row is None:
-        raise NotFound(f"No article with ref {ref!r}.")
+    row = await service.get_existing_row(session, ref)
     if row.deleted_at is not None:
         await session.execute(
             update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)

@@ -292,14 +292,22 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
     )
 
 
-async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
-    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
+async def get_existing_row(session: AsyncSession, ref: str) -> Any:
+    """The article ``ref`` names, trash included; old slugs raise ``Moved``, else 404."""
     row = await find_article_row(session, ref)
     if row is None and parse_ref(ref) is None:
         current = await current_slug_for_old(session, articles, KIND, ref)
         if current is not None:
             raise Moved(ref, current)
-    if row is None or not visible_to(row, viewer, utcnow()):
+    if row is None:
+        raise NotFound(f"No article with ref {ref!r}.")
+    return row
+
+
+async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
+    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
+    row = await get_existing_row(session, ref)
+    if not visible_to(row, viewer, utcnow()):
         raise NotFound(f"No article with ref {ref!r}.")
     return row
 
