@@ -122,6 +122,9 @@ def serve(
             access_log=False,
             proxy_headers=True,
             server_header=False,
+            # A worker answers the supervisor's pings only once Python has started it; on a
+            # small container that can take longer than uvicorn's default of 5 seconds.
+            timeout_worker_healthcheck=30,
         )
 
 

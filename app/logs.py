@@ -14,8 +14,13 @@ ACCESS_LOGGER = "newsdesk.access"
 
 request_id_var: ContextVar[str | None] = ContextVar("newsdesk_request_id", default=None)
 
-# Attributes every LogRecord has; anything else on a record came in through ``extra=``.
-_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else on a record came in through ``extra=``
+# (but for uvicorn's copy of each message with terminal colour codes).
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JSONFormatter(logging.Formatter):

@@ -89,11 +89,13 @@ class RequestPlumbing:
                 status = 503 if is_connection_error(exc) else 500
             raise
         finally:
-            self._observe(scope, root_path, status, time.perf_counter() - started)
+            self._observe(scope, root_path, request_id, status, time.perf_counter() - started)
             request_id_var.reset(token)
 
     @staticmethod
-    def _observe(scope: Scope, root_path: str, status: int, seconds: float) -> None:
+    def _observe(
+        scope: Scope, root_path: str, request_id: str, status: int, seconds: float
+    ) -> None:
         method: str = scope["method"]
         route = route_template(scope, root_path)
         # A client that went away before any answer: nginx's 499 says just that.
@@ -106,6 +108,7 @@ class RequestPlumbing:
                 scope["path"],
                 status,
                 extra={
+                    "request_id": request_id,
                     "method": method,
                     "route": route,
                     "path": scope["path"],

@@ -1,0 +1,97 @@
+"""A real ``newsdesk serve`` in a subprocess, on a migrated and seeded SQLite file, for
+tests that need a server on a port: a browser, several workers."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+# Ports the test servers may take; CI machines shared with other jobs can narrow it.
+PORT_RANGE_ENV = "NEWSDESK_TEST_PORTS"
+DEFAULT_PORT_RANGE = "18300-18399"
+
+
+def newsdesk_command() -> str:
+    """The ``newsdesk`` script installed beside this Python."""
+    beside = Path(sys.executable).with_name("newsdesk")
+    found = str(beside) if beside.exists() else shutil.which("newsdesk")
+    assert found, "the newsdesk command is not installed (pip install -e .)"
+    return found
+
+
+def free_port() -> int:
+    first, _, last = os.environ.get(PORT_RANGE_ENV, DEFAULT_PORT_RANGE).partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORT_RANGE_ENV}={first}-{last}")
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+    env: dict[str, str]
+
+    def log_lines(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+
+def newsdesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [newsdesk_command(), *args], env=env, capture_output=True, text=True, check=True
+    )
+
+
+@contextmanager
+def running_server(
+    folder: Path, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {"NEWSDESK_DATABASE_URL": f"sqlite:///{folder / 'server.db'}"} | (extra_env or {})
+    newsdesk(env, "migrate")
+    newsdesk(env, "seed")
+    port = free_port()
+    log = folder / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [newsdesk_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"newsdesk serve exited:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"newsdesk serve did not answer:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield Server(url, log, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
