@@ -1,6 +1,7 @@
 """A real ``newsdesk serve`` in a subprocess, on a migrated and seeded SQLite file, for
 tests that need a server on a port: a browser, several workers."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -13,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from app.db import create_engine, make_write_sessionmaker
+from app.demo.load import load_demo
+from app.schema import upgrade
 
 # Ports the test servers may take; CI machines shared with other jobs can narrow it.
 PORT_RANGE_ENV = "NEWSDESK_TEST_PORTS"
@@ -49,10 +54,18 @@ class Server:
         return self.log.read_text(encoding="utf-8").splitlines()
 
 
-def newsdesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [newsdesk_command(), *args], env=env, capture_output=True, text=True, check=True
-    )
+def migrated_and_seeded(url: str) -> None:
+    """What `newsdesk migrate` and `newsdesk seed` do, without two slow process starts."""
+
+    async def seed() -> None:
+        engine = create_engine(url)
+        try:
+            await load_demo(make_write_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    upgrade(url)
+    asyncio.run(seed())
 
 
 @contextmanager
@@ -61,9 +74,9 @@ def running_server(
 ) -> Iterator[Server]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env |= {"NEWSDESK_DATABASE_URL": f"sqlite:///{folder / 'server.db'}"} | (extra_env or {})
-    newsdesk(env, "migrate")
-    newsdesk(env, "seed")
+    url = f"sqlite:///{folder / 'server.db'}"
+    env |= {"NEWSDESK_DATABASE_URL": url} | (extra_env or {})
+    migrated_and_seeded(url)
     port = free_port()
     log = folder / "server.log"
     with log.open("wb") as output:
@@ -73,21 +86,21 @@ def running_server(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"newsdesk serve exited:\n{log.read_text()}")
             try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"newsdesk serve did not answer:\n{log.read_text()}")
             time.sleep(0.2)
-        yield Server(url, log, env)
+        yield Server(base_url, log, env)
     finally:
         process.terminate()
         try:

@@ -254,41 +254,72 @@ async def _import_batch(
         on_batch(report, errors)
 
 
-async def _articles_by_slug(
-    session: AsyncSession, slugs: Sequence[str]
-) -> dict[str, tuple[uuid.UUID, bool]]:
-    """Article id and whether it is in the trash, by slug, for the slugs of a batch."""
-    rows = await session.execute(
-        select(articles_table.c.slug, articles_table.c.id, articles_table.c.deleted_at).where(
-            articles_table.c.slug.in_(set(slugs))
-        )
+@dataclass
+class _Stored:
+    """An article a batch found by slug, and its content in export form (None once the
+    batch has changed it)."""
+
+    id: uuid.UUID
+    trashed: bool
+    item: dict[str, Any] | None
+
+
+async def _articles_by_slug(session: AsyncSession, slugs: Sequence[str]) -> dict[str, _Stored]:
+    """The stored articles of a batch's slugs, in three queries whatever the batch size."""
+    query = select(articles_table.c.id, articles_table.c.deleted_at, *_COLUMNS).where(
+        articles_table.c.slug.in_(set(slugs))
     )
-    return {slug: (article_id, deleted_at is not None) for slug, article_id, deleted_at in rows}
+    rows = (await session.execute(query)).all()
+    bylines, tags = await _relation_slugs(session, [row.id for row in rows])
+    return {
+        row.slug: _Stored(
+            row.id, row.deleted_at is not None, _export_item(row, bylines[row.id], tags[row.id])
+        )
+        for row in rows
+    }
+
+
+def _same_as_stored(data: ArticleCreate, stored: dict[str, Any]) -> bool:
+    """Whether the line says what is stored already, compared as export writes it. A line
+    naming authors or entities by id, or asking for auto-tagging, never compares equal
+    here: the update path then finds out, at the cost of the writes it rolls back."""
+    if data.auto_tag:
+        return False
+    line = data.model_dump(exclude={"auto_tag"})
+    line["canonical_url"] = str(data.canonical_url) if data.canonical_url else None
+    line["image"] = data.image.model_dump(mode="json") if data.image else None
+    line["status"] = data.status.value
+    line["entities"] = sorted(data.entities)
+    if line["published_at"] is None:  # keeps the stored time, as an update would
+        line["published_at"] = stored["published_at"]
+    return line == stored
 
 
 async def _upsert(
-    session: AsyncSession, existing: dict[str, tuple[uuid.UUID, bool]], data: ArticleCreate
+    session: AsyncSession, existing: dict[str, _Stored], data: ArticleCreate
 ) -> Outcome:
     """Create or update one article inside a savepoint; "created", "updated" or
     "unchanged". Anything wrong with the line rolls back only the line."""
     slug = data.slug or ""
+    found = existing.get(slug)
+    if found is not None and found.trashed:
+        raise LineRejected(
+            f"the article {slug!r} is in the trash; restore it before importing over it"
+        )
+    if found is not None and found.item is not None and _same_as_stored(data, found.item):
+        return "unchanged"
     savepoint = await session.begin_nested()
     try:
-        found = existing.get(slug)
         if found is None:
             article = await add_article(session, data, IMPORT_VIEWER)
             await savepoint.commit()
-            existing[slug] = (article.id, False)
+            existing[slug] = _Stored(article.id, trashed=False, item=None)
             return "created"
-        article_id, trashed = found
-        if trashed:
-            raise LineRejected(
-                f"the article {slug!r} is in the trash; restore it before importing over it"
-            )
-        if await patch_article(session, article_id, _as_patch(data), IMPORT_VIEWER) is None:
+        if await patch_article(session, found.id, _as_patch(data), IMPORT_VIEWER) is None:
             await savepoint.rollback()
             return "unchanged"
         await savepoint.commit()
+        found.item = None
         return "updated"
     except ProblemError as exc:
         await savepoint.rollback()

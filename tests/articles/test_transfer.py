@@ -263,3 +263,45 @@ def test_progress_bar_on_a_terminal(db: Backend, tmp_path: Path) -> None:
             assert re.search(r"Exporting .*4/4", screen), screen
         else:  # the bytes of the file read, up to all of them
             assert re.search(r"Importing .*?(\d+(?:\.\d+)?)/\1 (?:bytes|kB)", screen), screen
+
+
+def test_what_counts_as_a_change(db: Backend, newsdesk: CliRunner, tmp_path: Path) -> None:
+    made = newsroom(db.client)
+    target = tmp_path / "articles.ndjson"
+    run(newsdesk, "export", str(target))
+    call = next(
+        json.loads(line)
+        for line in target.read_text().splitlines()
+        if json.loads(line)["slug"] == made["call"]["slug"]
+    )
+    brian_id = db.client.get("/v1/authors/brian-mutua").json()["id"]
+    same = [
+        call | {"entities": list(reversed(call["entities"]))},  # tags have no order
+        {key: value for key, value in call.items() if key != "published_at"},
+        call | {"authors": [brian_id, "achieng-odhiambo"]},  # a ref by id
+        call | {"language": "EN", "published_at": "2024-11-08T18:30:00.25+03:00"},
+    ]
+    different = [
+        call | {"authors": ["achieng-odhiambo", "brian-mutua"]},  # the byline order matters
+        call | {"standfirst": None},
+        call
+        | {
+            "image": {
+                "url": "https://example.com/state-house.jpg",
+                "caption": "State House",
+                "credit": "Capital News",
+            }
+        },
+    ]
+    for line in same:
+        target.write_text(json.dumps(line) + "\n")
+        result = run(newsdesk, "import", str(target))
+        assert "0 updated, 1 unchanged" in result.stdout, line
+    version = db.client.get(f"/v1/articles/{call['slug']}").json()["version"]
+    assert version == 1
+    for line in different:
+        target.write_text(json.dumps(line) + "\n")
+        result = run(newsdesk, "import", str(target))
+        assert "1 updated, 0 unchanged" in result.stdout, line
+        version += 1
+        assert db.client.get(f"/v1/articles/{call['slug']}").json()["version"] == version
