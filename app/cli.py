@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, TypeVar
 
 import typer
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import get_settings
@@ -73,8 +74,6 @@ def _run(action: Callable[[AsyncEngine], Awaitable[T]], *, needs_schema: bool = 
 
 
 def _safe_url() -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(get_settings().database_url).render_as_string(hide_password=True)
 
 
@@ -104,10 +103,10 @@ def serve(
 
     from app.logs import logging_config
 
-    async def check(_engine: AsyncEngine) -> None:
-        return None
+    async def nothing_more(_engine: AsyncEngine) -> None:
+        """``_run`` itself checks that the database answers and is migrated."""
 
-    _run(check)
+    _run(nothing_more)
     settings = get_settings()
     workers = workers or settings.workers
     with _metrics_folder(workers):
@@ -338,3 +337,7 @@ def create_key(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

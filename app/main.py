@@ -66,7 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
-        max_body_size=settings.max_body_bytes,
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
@@ -85,7 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["ETag", "Last-Modified", "Link", "Location", "X-Request-ID"],
         )
-    app.add_middleware(RequestPlumbing, cache_max_age=settings.cache_max_age)
+    app.add_middleware(
+        RequestPlumbing,
+        cache_max_age=settings.cache_max_age,
+        max_body_bytes=settings.max_body_bytes,
+    )
     for router in (articles_router, authors_router, entities_router, keys_router, ops_router):
         app.include_router(router)
     _mount_docs(app)

@@ -1,6 +1,6 @@
 """Per-request plumbing as one plain ASGI middleware (cheaper than a stack of them): the
-request id, the caching headers of every response, the request metrics and the access log
-line."""
+request id, the request body limit, the caching headers of every response, the request
+metrics and the access log line."""
 
 import logging
 import re
@@ -10,9 +10,10 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import is_connection_error
+from app.errors import is_connection_error, problem_response
 from app.logs import ACCESS_LOGGER, request_id_var
 from app.metrics import UNMATCHED_ROUTE, observe_request
 
@@ -41,9 +42,10 @@ def route_template(scope: Scope, root_path: str) -> str:
 
 
 class RequestPlumbing:
-    def __init__(self, app: ASGIApp, *, cache_max_age: int) -> None:
+    def __init__(self, app: ASGIApp, *, cache_max_age: int, max_body_bytes: int) -> None:
         self.app = app
         self.public_cache = f"public, max-age={cache_max_age}"
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +66,17 @@ class RequestPlumbing:
         )
         status = 0
 
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise HTTPException(413)
+            return message
+
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -82,7 +95,14 @@ class RequestPlumbing:
 
         token = request_id_var.set(request_id)
         try:
-            await self.app(scope, receive, send_with_headers)
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                response = problem_response(
+                    413, "The request body is larger than this service accepts."
+                )
+                await response(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive_within_limit, send_with_headers)
         except Exception as exc:
             # The outermost error handler answers for it, with the status chosen here.
             if not status:

@@ -499,6 +499,7 @@ async def patch_article(
 
     after = await snapshot_articles(session, [article.id])
     if after[article.id]["content"] == before[article.id]["content"]:
+        # Nothing really changed: no new version, no revision.
         return None
     article.version += 1
     article.updated_at = utcnow()

@@ -1,0 +1,86 @@
+"""Authors: create, read, update, delete, search and sort."""
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import EDITOR
+from tests.factories import make_article, make_author
+
+
+def test_create_read_update(client: TestClient) -> None:
+    response = client.post(
+        "/v1/authors",
+        json={"name": "Achieng Odhiambo", "title": "Diplomatic Correspondent",
+              "url": "https://example.com/achieng"},
+        headers=EDITOR,
+    )  # fmt: skip
+    assert response.status_code == 201
+    author = response.json()
+    assert author["slug"] == "achieng-odhiambo"
+    assert response.headers["location"].endswith("/v1/authors/achieng-odhiambo")
+    assert author["article_count"] == 0
+    assert client.get(f"/v1/authors/{author['id']}").json()["name"] == "Achieng Odhiambo"
+    updated = client.patch(
+        "/v1/authors/achieng-odhiambo", json={"title": None, "bio": "Covers diplomacy."},
+        headers=EDITOR,
+    ).json()  # fmt: skip
+    assert updated["title"] is None
+    assert updated["bio"] == "Covers diplomacy."
+    assert updated["url"] == "https://example.com/achieng"
+
+
+def test_validation(client: TestClient) -> None:
+    for payload in [{}, {"name": ""}, {"name": "A", "email": "not-an-email"},
+                    {"name": "A", "url": "ftp://x"}, {"name": "A", "role": "boss"}]:  # fmt: skip
+        assert client.post("/v1/authors", json=payload, headers=EDITOR).status_code == 422
+
+
+def test_q_matches_word_starts_case_insensitively(client: TestClient) -> None:
+    for name in ["Achieng Odhiambo", "Brian Mutua", "Mutuku Ochieng", "José Núñez"]:
+        make_author(client, name=name)
+
+    def names(q: str) -> list[str]:
+        return [item["name"] for item in client.get(f"/v1/authors?q={q}").json()["data"]]
+
+    assert names("mutu") == ["Brian Mutua", "Mutuku Ochieng"]
+    assert names("OCH") == ["Mutuku Ochieng"]
+    assert names("hieng") == []
+    assert names("brian m") == ["Brian Mutua"]
+    assert names("nunez") == ["José Núñez"]
+    assert names("núñ") == ["José Núñez"]
+    assert names("%") == ["Achieng Odhiambo", "Brian Mutua", "José Núñez", "Mutuku Ochieng"]
+
+
+def test_sort_by_article_count(client: TestClient) -> None:
+    busy = make_author(client, name="Busy")
+    idle = make_author(client, name="Idle")
+    make_author(client, name="Some")
+    make_article(client, authors=["busy"])
+    make_article(client, authors=["busy", "some"])
+    make_article(client, authors=["idle"], status="draft")
+    listed = client.get("/v1/authors?sort=-article_count").json()["data"]
+    assert [item["name"] for item in listed] == ["Busy", "Some", "Idle"]
+    assert listed[0]["article_count"] == 2
+    assert client.get(f"/v1/authors/{idle['slug']}").json()["article_count"] == 0
+    assert client.get(f"/v1/authors/{busy['id']}").json()["article_count"] == 2
+    assert client.get("/v1/authors?sort=popularity").status_code == 422
+
+
+def test_delete_in_use_is_409_unless_forced(client: TestClient) -> None:
+    author = make_author(client, name="Leaving")
+    other = make_author(client, name="Staying")
+    article = make_article(client, authors=["leaving", "staying"])
+    response = client.delete("/v1/authors/leaving", headers=EDITOR)
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.delete("/v1/authors/leaving?force=true", headers=EDITOR).status_code == 204
+    assert client.get(f"/v1/authors/{author['id']}").status_code == 404
+    after = client.get(f"/v1/articles/{article['slug']}").json()
+    assert [item["id"] for item in after["authors"]] == [other["id"]]
+    assert after["version"] == 2
+
+
+def test_delete_unused(client: TestClient) -> None:
+    make_author(client, name="Gone")
+    assert client.delete("/v1/authors/gone", headers=EDITOR).status_code == 204
+    assert client.get("/v1/authors/gone").status_code == 404
+    assert client.delete("/v1/authors/gone", headers=EDITOR).status_code == 404

@@ -1,0 +1,61 @@
+"""The newsdesk command: migrate, seed, serve's refusal, keys create."""
+
+import os
+import subprocess
+import sys
+
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+
+NEWSDESK = [sys.executable, "-m", "app.cli"]
+
+
+def newsdesk(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"NEWSDESK_DATABASE_URL": url, "NEWSDESK_ADMIN_KEY": ""}
+    return subprocess.run(
+        [*NEWSDESK, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_serve_refuses_an_unmigrated_database(scratch_url: str) -> None:
+    result = newsdesk(scratch_url, "serve", "--port", "18099")
+    assert result.returncode != 0
+    assert "newsdesk migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_seed_and_keys(scratch_url: str) -> None:
+    assert newsdesk(scratch_url, "migrate").returncode == 0
+    assert newsdesk(scratch_url, "migrate").returncode == 0
+    first = newsdesk(scratch_url, "seed")
+    assert first.returncode == 0, first.stderr
+    second = newsdesk(scratch_url, "seed")
+    assert "0 authors, 0 entities, 0 articles" in second.stdout
+    created = newsdesk(scratch_url, "keys", "create", "--role", "editor", "--name", "desk")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert secret.startswith("nd_")
+    assert newsdesk(scratch_url, "keys", "create", "--role", "owner", "--name", "x").returncode
+
+    with TestClient(create_app(Settings(database_url=scratch_url))) as client:
+        story = client.get("/v1/articles/ruto-congratulates-trump-in-phone-call").json()
+        assert story["dateline"] == "NAIROBI, Kenya"
+        assert story["source"] == "Capital News"
+        assert story["published_at"] == "2024-11-08T18:30:00Z"
+        assert [author["name"] for author in story["authors"]] == ["Capital News Reporter"]
+        tagged = {entity["slug"] for entity in story["entities"]}
+        assert {"william-ruto", "donald-trump", "kenya", "south-sudan", "sudan"} <= tagged
+        ruto = client.get("/v1/entities/william-ruto").json()
+        assert "President William Ruto" in ruto["aliases"]
+        published = client.get("/v1/articles?count=true").json()["meta"]["total"]
+        assert published >= 5
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/v1/articles?status=draft", headers=headers).json()["data"]
+
+
+def test_cli_reports_an_unreachable_database() -> None:
+    result = newsdesk("postgresql://nobody@127.0.0.1:1/none", "seed")
+    assert result.returncode != 0
+    assert "Cannot reach the database" in result.stderr

@@ -1,0 +1,56 @@
+"""The migrations build exactly the schema the models describe, and go down and up again."""
+
+import asyncio
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.db import async_url
+from app.models import metadata
+from app.schema import alembic_config, head_revision
+
+
+def run_sync(url: str, fn: Any) -> Any:
+    async def main() -> Any:
+        engine = create_async_engine(async_url(url), poolclass=NullPool)
+        async with engine.connect() as connection:
+            result = await connection.run_sync(fn)
+        await engine.dispose()
+        return result
+
+    return asyncio.run(main())
+
+
+def differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def test_models_and_migrations_agree(scratch_url: str) -> None:
+    command.upgrade(alembic_config(scratch_url), "head")
+    assert run_sync(scratch_url, differences) == []
+
+
+def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "head")
+    assert {"article", "author", "entity"} <= run_sync(scratch_url, table_names)
+    command.downgrade(config, "base")
+    assert run_sync(scratch_url, table_names) <= {"alembic_version"}
+    command.upgrade(config, "head")
+    assert run_sync(scratch_url, differences) == []
+
+    def version(connection: Connection) -> str:
+        return str(connection.execute(text("SELECT version_num FROM alembic_version")).scalar())
+
+    assert run_sync(scratch_url, version) == head_revision()

@@ -1,0 +1,46 @@
+"""A list request costs the same number of SQL statements whatever its page size."""
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import EDITOR, Backend
+from tests.factories import make_article, make_author, make_entity
+
+
+def statements_for(db: Backend, url: str, headers: dict[str, str] | None = None) -> int:
+    with db.statements.counting() as statements:
+        response = db.client.get(url, headers=headers)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def test_listing_1_or_100_articles_costs_the_same(db: Backend) -> None:
+    client: TestClient = db.client
+    authors = [make_author(client)["slug"] for _ in range(3)]
+    entities = [make_entity(client)["slug"] for _ in range(5)]
+    for number in range(100):
+        make_article(
+            client,
+            authors=authors[: 1 + number % 3],
+            entities=entities[: 2 + number % 4],
+        )
+    one = statements_for(db, "/v1/articles?limit=1")
+    hundred = statements_for(db, "/v1/articles?limit=100")
+    assert hundred == one
+    page = client.get("/v1/articles?limit=100").json()["data"]
+    assert len(page) == 100
+    assert all(item["authors"] and item["entities"] for item in page)
+    assert statements_for(db, "/v1/articles?limit=100&count=true") == one + 1
+    assert statements_for(db, "/v1/articles?limit=100", EDITOR) == one + 1  # the key lookup
+
+
+def test_author_and_entity_lists_are_fixed_cost(db: Backend) -> None:
+    client: TestClient = db.client
+    make_author(client)
+    make_entity(client)
+    one_author = statements_for(db, "/v1/authors?limit=1")
+    one_entity = statements_for(db, "/v1/entities?limit=1")
+    for _ in range(30):
+        make_author(client)
+        make_entity(client)
+    assert statements_for(db, "/v1/authors?limit=100") == one_author
+    assert statements_for(db, "/v1/entities?limit=100") == one_entity
