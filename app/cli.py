@@ -6,7 +6,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, TypeVar
@@ -23,6 +23,7 @@ from app.schema import NotMigrated, ensure_migrated, upgrade
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from app.articles.transfer import LineError
 
@@ -175,23 +176,29 @@ def export_articles(
     ] = None,
 ) -> None:
     """Write every article not in the trash as NDJSON, one a line, ordered by slug."""
-    from app.articles.transfer import count_exported, export_lines
+    from app.articles.transfer import export_lines
     from app.db import make_sessionmaker
 
     show_progress = sys.stderr.isatty() and (file is not None or not sys.stdout.isatty())
 
-    async def action(engine: AsyncEngine) -> int:
-        written = 0
-        async with make_sessionmaker(engine)() as session:
-            total = await count_exported(session) if show_progress else None
-            with _progress(show_progress, "Exporting", total) as advance, _output(file) as out:
-                async for lines in export_lines(session):
-                    out.writelines(lines)
-                    written += len(lines)
-                    advance(len(lines))
-        return written
+    with ExitStack() as stack:
+        try:
+            out = stack.enter_context(_output(file))
+        except OSError as exc:
+            _fail(f"Cannot write {file}: {exc.strerror or exc}.")
 
-    written = _run(action)
+        async def action(engine: AsyncEngine) -> int:
+            written = 0
+            async with make_sessionmaker(engine)() as session:
+                with _progress(show_progress, "Exporting", None) as bar:
+                    on_total = bar.set_total if show_progress else None
+                    async for lines in export_lines(session, on_total=on_total):
+                        out.writelines(lines)
+                        written += len(lines)
+                        bar.advance(len(lines))
+            return written
+
+        written = _run(action)
     where = f"to {file}" if file is not None else "to standard output"
     typer.echo(f"Exported {written} article{'s' if written != 1 else ''} {where}.", err=True)
 
@@ -215,27 +222,33 @@ def import_articles(
     if not from_stdin and not file.is_file():
         _fail(f"No file at {file}.")
     show_progress = sys.stderr.isatty()
-    total = None if from_stdin or not show_progress else file.stat().st_size
+    # A file's progress is the bytes read; standard input's, the lines.
+    total = None if from_stdin else file.stat().st_size
+    unit = "lines" if total is None else "bytes"
 
-    async def action(engine: AsyncEngine) -> ImportReport:
-        with (
-            _input(file) as stream,
-            _progress(show_progress, "Importing", total, unit="bytes") as advance,
-        ):
-            done = 0
+    with ExitStack() as stack:
+        try:
+            stream = stack.enter_context(_input(file))
+        except OSError as exc:
+            _fail(f"Cannot read {file}: {exc.strerror or exc}.")
 
-            def batch_done(report: ImportReport, errors: list[LineError]) -> None:
-                nonlocal done
-                for error in errors:
-                    _report_line_error(error, show_progress)
-                position = stream.tell() if total is not None else report.lines
-                advance(position - done)
-                done = position
+        async def action(engine: AsyncEngine) -> ImportReport:
+            with _progress(show_progress, "Importing", total, unit=unit) as bar:
+                done = 0
 
-            lines = enumerate(stream, start=1)
-            return await import_lines(make_write_sessionmaker(engine), lines, on_batch=batch_done)
+                def batch_done(report: ImportReport, errors: list[LineError]) -> None:
+                    nonlocal done
+                    for error in errors:
+                        _report_line_error(error, show_progress)
+                    position = stream.tell() if total is not None else report.lines
+                    bar.advance(position - done)
+                    done = position
 
-    report = _run(action)
+                lines = enumerate(stream, start=1)
+                sessionmaker = make_write_sessionmaker(engine)
+                return await import_lines(sessionmaker, lines, on_batch=batch_done)
+
+        report = _run(action)
     typer.echo(
         f"Imported {file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.errors)} failed."
@@ -260,13 +273,29 @@ def _report_line_error(error: "LineError", on_terminal: bool) -> None:
         typer.echo(message, err=True)
 
 
+class _Bar:
+    """What a command tells its progress bar; a bar that shows nothing off a terminal."""
+
+    def __init__(self, progress: "Progress | None" = None, task: "TaskID | None" = None) -> None:
+        self.progress = progress
+        self.task = task
+
+    def advance(self, count: int) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task, count)
+
+    def set_total(self, total: int) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, total=total)
+
+
 @contextmanager
 def _progress(
     enabled: bool, label: str, total: int | None, *, unit: str = "articles"
-) -> Iterator[Callable[[int], None]]:
+) -> Iterator[_Bar]:
     """A rich progress bar on standard error when it is a terminal; nothing otherwise."""
     if not enabled:
-        yield lambda _count: None
+        yield _Bar()
         return
     from rich.progress import (
         BarColumn,
@@ -287,8 +316,7 @@ def _progress(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=_stderr_console()) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda count: progress.advance(task, count)
+        yield _Bar(progress, progress.add_task(label, total=total))
 
 
 @contextmanager

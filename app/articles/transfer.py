@@ -74,12 +74,19 @@ async def count_exported(session: AsyncSession) -> int:
 
 
 async def export_lines(
-    session: AsyncSession, *, batch_size: int = BATCH_SIZE
+    session: AsyncSession,
+    *,
+    batch_size: int = BATCH_SIZE,
+    on_total: Callable[[int], None] | None = None,
 ) -> AsyncIterator[list[bytes]]:
     """The export, a batch of NDJSON lines at a time, read in one transaction so that a
-    write made meanwhile cannot leave half its effect in the file."""
+    write made meanwhile cannot leave half its effect in the file. ``on_total`` first gets
+    the number of articles the export will hold, counted in the same transaction."""
     if session.get_bind().dialect.name == "postgresql":
+        # Must come first: the isolation level is fixed when the transaction begins.
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    if on_total is not None:
+        on_total(await count_exported(session))
     after: str | None = None
     while True:
         query = select(articles_table.c.id, *_COLUMNS).where(_exported())

@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from app.articles.models import ArticleCreate, revisions_table
-from app.articles.transfer import EXPORT_FIELDS
+from app.articles.service import create_article
+from app.articles.transfer import EXPORT_FIELDS, IMPORT_VIEWER, export_lines
 from app.cli import cli
 from app.config import get_settings
+from app.db import make_sessionmaker, make_write_sessionmaker
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
-from tests.servers import newsdesk_command
+from tests.servers import free_port, newsdesk_command
 
 
 @pytest.fixture
@@ -125,6 +127,28 @@ def test_export_writes_every_article_outside_the_trash(
     assert to_stdout.exit_code == 0
     assert to_stdout.stdout_bytes == target.read_bytes()
     assert "\x1b[" not in to_stdout.stderr  # no progress bar when not on a terminal
+
+
+async def _export_while_writing(engine: AsyncEngine) -> list[str]:
+    """Export one article a batch, and create another article after the first batch."""
+    slugs: list[str] = []
+    async with make_sessionmaker(engine)() as reader:
+        batches = export_lines(reader, batch_size=1)
+        slugs += [json.loads(line)["slug"] for line in await anext(batches)]
+        async with make_write_sessionmaker(engine)() as writer:
+            late = ArticleCreate(headline="Zebra crossing", slug="zzz-written-meanwhile")
+            await create_article(writer, late, IMPORT_VIEWER)
+        async for batch in batches:
+            slugs += [json.loads(line)["slug"] for line in batch]
+    return slugs
+
+
+def test_an_export_is_one_consistent_read(db: Backend) -> None:
+    newsroom(db.client)
+    slugs = db.run(_export_while_writing, db.engine)
+    assert len(slugs) == 4
+    assert "zzz-written-meanwhile" not in slugs
+    assert db.client.get("/v1/articles/zzz-written-meanwhile", headers=EDITOR).status_code == 200
 
 
 def test_round_trip_gives_the_same_bytes_and_a_second_import_changes_nothing(
@@ -305,3 +329,21 @@ def test_what_counts_as_a_change(db: Backend, newsdesk: CliRunner, tmp_path: Pat
         assert "1 updated, 0 unchanged" in result.stdout, line
         version += 1
         assert db.client.get(f"/v1/articles/{call['slug']}").json()["version"] == version
+
+
+def test_export_fails_clearly_and_leaves_an_existing_file_alone(
+    newsdesk: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nowhere = run(newsdesk, "export", str(tmp_path / "no-such-folder" / "articles.ndjson"))
+    assert nowhere.exit_code == 1
+    assert "Cannot write" in nowhere.stderr
+
+    earlier = tmp_path / "articles.ndjson"
+    earlier.write_bytes(b'{"slug": "kept"}\n')
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    get_settings.cache_clear()
+    failed = run(newsdesk, "export", str(earlier))
+    assert failed.exit_code == 1
+    assert "Cannot reach the database" in failed.stderr
+    assert earlier.read_bytes() == b'{"slug": "kept"}\n'
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["articles.ndjson"]
