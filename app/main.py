@@ -14,6 +14,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
+from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
 from app.authors.router import router as authors_router
 from app.config import Settings, get_settings
@@ -89,7 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache_max_age=settings.cache_max_age,
         max_body_bytes=settings.max_body_bytes,
     )
-    for router in (articles_router, authors_router, entities_router, keys_router, ops_router):
+    for router in (
+        articles_router,
+        authors_router,
+        entities_router,
+        feeds_router,
+        keys_router,
+        ops_router,
+    ):
         app.include_router(router)
     _mount_docs(app)
     return app

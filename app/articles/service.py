@@ -32,10 +32,12 @@ from app.articles.models import (
 )
 from app.articles.render import render_body
 from app.articles.revisions import snapshot_articles, write_revisions
+from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
 from app.authors.models import Author
 from app.changes import begin_write
 from app.db import table_of, utcnow
+from app.entities.extract import entities_named_in
 from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
@@ -246,13 +248,18 @@ async def list_articles(
     sort: str | None,
     fields: frozenset[str] | None,
     viewer: Viewer,
+    q: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     now = utcnow()
-    keys = parse_sort(sort, SORT_FIELDS, default="-published_at")
+    search = plan_search(q, session.get_bind().dialect.name) if q else None
+    sort_fields, default_sort = search_sorting(sort, SORT_FIELDS, search, "-published_at")
+    keys = parse_sort(sort, sort_fields, default=default_sort)
     columns = list(SUMMARY_COLUMNS)
     if fields is not None:
         columns += [column for column in BODY_COLUMNS if column.key in fields]
     query = select(*columns).where(*filter_conditions(filters, viewer, now))
+    if search is not None:
+        query = search.apply(query)
     rows, next_cursor = await fetch_page(
         session, query, keys=keys, id_column=articles.c.id, params=params
     )
@@ -264,6 +271,10 @@ async def list_articles(
         article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now, fields)
         for row in rows
     ]
+    if search is not None and (fields is None or "snippet" in fields):
+        snippets = await search.snippets(session, rows)
+        for item, row in zip(items, rows, strict=True):
+            item["snippet"] = snippets.get(row.id)
     total = await count_rows(session, query) if params.count else None
     return items, next_cursor, total
 
@@ -366,6 +377,23 @@ async def _replace_links(
             )
 
 
+async def _with_auto_tags(
+    session: AsyncSession, article: Article, tags: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """``tags`` (or the current tags) plus every entity the article's text names."""
+    if tags is None:
+        current = await session.execute(
+            select(article_entities_table.c.entity_id).where(
+                article_entities_table.c.article_id == article.id
+            )
+        )
+        tags = [{"id": entity_id} for entity_id in current.scalars()]
+    texts = [article.headline, article.standfirst, article.body_text]
+    known = {tag["id"] for tag in tags}
+    found = await entities_named_in(session, texts)
+    return tags + [entity.public() for entity in found if entity.id not in known]
+
+
 def _apply_body(article: Article, body: str) -> None:
     rendered = render_body(body)
     article.body = body
@@ -423,6 +451,8 @@ async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer
         updated_at=now,
     )
     _apply_body(article, data.body)
+    if data.auto_tag:
+        tags = await _with_auto_tags(session, article, tags)
     session.add(article)
     await session.flush()
     await _replace_links(session, article.id, bylines, tags)
@@ -494,6 +524,8 @@ async def patch_article(
         setattr(article, name, _stored(value))
     if article.status == ArticleStatus.published and article.published_at is None:
         article.published_at = utcnow()
+    if data.auto_tag:
+        tags = await _with_auto_tags(session, article, tags)
     await _replace_links(session, article.id, bylines, tags)
     await session.flush()
 
