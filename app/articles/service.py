@@ -416,6 +416,14 @@ async def create_article(
     session: AsyncSession, data: ArticleCreate, viewer: Viewer
 ) -> dict[str, Any]:
     await begin_write(session)
+    article = await add_article(session, data, viewer)
+    await commit_or_slug_conflict(session, article.slug)
+    return await get_article(session, str(article.id), viewer)
+
+
+async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
+    """Create an article and its first revision in the caller's write, without committing,
+    so that one use case (an import batch) can add many in one transaction."""
     bylines = await resolve_authors(session, data.authors)
     tags = await resolve_entities(session, data.entities)
     if data.slug:
@@ -449,8 +457,7 @@ async def create_article(
     await session.flush()
     await _replace_links(session, article.id, bylines, tags)
     await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
-    await commit_or_slug_conflict(session, slug)
-    return await get_article(session, str(article.id), viewer)
+    return article
 
 
 def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISSING | None) -> Any:
@@ -479,7 +486,21 @@ async def update_article(
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     await begin_write(session)
     row = await get_visible_row(session, ref, viewer)
-    article = await session.get_one(Article, row.id, with_for_update=True)
+    article = await patch_article(session, row.id, data, viewer)
+    if article is None:
+        await session.rollback()
+        return await get_article(session, str(row.id), viewer)
+    await commit_or_slug_conflict(session, article.slug)
+    return await get_article(session, str(article.id), viewer)
+
+
+async def patch_article(
+    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+) -> Article | None:
+    """Apply a merge patch in the caller's write, without committing: the article, now at
+    its next version with a revision, or None when the patch changes nothing; the caller
+    then rolls back (the transaction or its savepoint) to drop the edits already flushed."""
+    article = await session.get_one(Article, article_id, with_for_update=True)
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
 
@@ -511,14 +532,12 @@ async def update_article(
     after = await snapshot_articles(session, [article.id])
     if after[article.id]["content"] == before[article.id]["content"]:
         # Nothing really changed: no new version, no revision.
-        await session.rollback()
-        return await get_article(session, str(row.id), viewer)
+        return None
     article.version += 1
     article.updated_at = utcnow()
     after[article.id]["version"] = article.version
     await write_revisions(session, after, viewer.key_name)
-    await commit_or_slug_conflict(session, article.slug)
-    return await get_article(session, str(article.id), viewer)
+    return article
 
 
 async def trash_article(session: AsyncSession, ref: str, viewer: Viewer) -> None:
