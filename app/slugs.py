@@ -178,13 +178,14 @@ async def current_slug_for_old(
 
 
 async def commit_with_result(
-    session: AsyncSession, slug: str, read: Callable[[], Awaitable[T]]
+    session: AsyncSession, slug: str | None, read: Callable[[], Awaitable[T]]
 ) -> T:
     """Flush, ``read`` the result inside the transaction, then commit.
 
     Reading before the commit, while the write lock is still held, answers with exactly
     the state this write made, not with a later writer's. A unique-constraint race lost to
-    a concurrent writer becomes a 409, whether it shows at the flush or at the commit.
+    a concurrent writer becomes a 409, whether it shows at a flush (``read`` may write
+    too) or at the commit.
     """
     try:
         await session.flush()
@@ -192,7 +193,8 @@ async def commit_with_result(
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise Conflict(f"The slug {slug!r} is already taken.") from exc
+        taken = f"The slug {slug!r} is" if slug else "The slug is"
+        raise Conflict(f"{taken} already taken.") from exc
     return result
 
 

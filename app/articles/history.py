@@ -126,8 +126,9 @@ async def restore_revision(
     into. Restoring the content the article already has changes nothing.
     """
     await begin_write(session)
-    article = await service.get_visible_row(session, ref, viewer)
-    content = dict((await _revision_row(session, article.id, version)).content)
+    found = await service.get_visible_row(session, ref, viewer)
+    content = dict((await _revision_row(session, found.id, version)).content)
+    article = await service.lock_article(session, str(found.id), viewer, conditions)
     content["authors"] = await _existing_author_ids(session, list(content.get("authors", [])))
     content["entities"] = await _current_entity_ids(session, list(content.get("entities", [])))
     try:
@@ -136,7 +137,7 @@ async def restore_revision(
         raise Conflict(
             f"Version {version} no longer passes validation and cannot be restored as it is."
         ) from exc
-    return await service.patch_article(session, str(article.id), patch, viewer, conditions)
+    return await service.save_patch(session, article.id, patch, viewer)
 
 
 async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:

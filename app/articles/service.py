@@ -453,6 +453,17 @@ async def create_article(
     session: AsyncSession, data: ArticleCreate, viewer: Viewer
 ) -> dict[str, Any]:
     await begin_write(session)
+
+    async def add_and_read() -> dict[str, Any]:
+        article = await add_article(session, data, viewer)
+        return await get_article(session, str(article.id), viewer)
+
+    return await commit_with_result(session, data.slug, add_and_read)
+
+
+async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
+    """Create an article and its first revision in the caller's write, without committing,
+    so that one use case (an import batch) can add many in one transaction."""
     bylines = await resolve_authors(session, data.authors)
     tags = await resolve_entities(session, data.entities)
     if data.slug:
@@ -483,15 +494,10 @@ async def create_article(
     if data.auto_tag:
         tags = await _with_auto_tags(session, article, tags)
     session.add(article)
-    article_id = article.id
-
-    async def link_record_and_read() -> dict[str, Any]:
-        await _replace_links(session, article_id, bylines, tags)
-        snapshots = await snapshot_articles(session, [article_id])
-        await write_revisions(session, snapshots, viewer.key_name)
-        return await get_article(session, str(article_id), viewer)
-
-    return await commit_with_result(session, slug, link_record_and_read)
+    await session.flush()
+    await _replace_links(session, article.id, bylines, tags)
+    await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
+    return article
 
 
 def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISSING | None) -> Any:
@@ -523,19 +529,31 @@ async def update_article(
 ) -> dict[str, Any]:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     await begin_write(session)
-    return await patch_article(session, ref, data, viewer, conditions)
+    article = await lock_article(session, ref, viewer, conditions)
+    return await save_patch(session, article.id, data, viewer)
+
+
+async def save_patch(
+    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+) -> dict[str, Any]:
+    """Apply ``data`` to the locked article and commit; the answer is the article as this
+    write left it. A patch that changes nothing writes nothing."""
+    article = await patch_article(session, article_id, data, viewer)
+    if article is None:
+        await session.rollback()
+        return await get_article(session, str(article_id), viewer)
+    return await commit_with_result(
+        session, article.slug, lambda: get_article(session, str(article_id), viewer)
+    )
 
 
 async def patch_article(
-    session: AsyncSession,
-    ref: str,
-    data: ArticleUpdate,
-    viewer: Viewer,
-    conditions: WriteConditions | None = None,
-) -> dict[str, Any]:
-    """The body of ``update_article``, for write use cases that already called
-    ``begin_write``; a patch that changes nothing writes nothing."""
-    article = await lock_article(session, ref, viewer, conditions)
+    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+) -> Article | None:
+    """Apply a merge patch in the caller's write, without committing: the article, now at
+    its next version with a revision, or None when the patch changes nothing; the caller
+    then rolls back (the transaction or its savepoint) to drop the edits already flushed."""
+    article = await session.get_one(Article, article_id, with_for_update=True)
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
 
@@ -564,19 +582,15 @@ async def patch_article(
     await _replace_links(session, article.id, bylines, tags)
     await session.flush()
 
-    article_id = article.id
-    after = await snapshot_articles(session, [article_id])
-    if after[article_id]["content"] == before[article_id]["content"]:
-        # Nothing changed: no version, no revision (rolling back expires ``article``).
-        await session.rollback()
-        return await get_article(session, str(article_id), viewer)
+    after = await snapshot_articles(session, [article.id])
+    if after[article.id]["content"] == before[article.id]["content"]:
+        # Nothing really changed: no new version, no revision.
+        return None
     article.version += 1
     article.updated_at = utcnow()
     after[article.id]["version"] = article.version
     await write_revisions(session, after, viewer.key_name)
-    return await commit_with_result(
-        session, article.slug, lambda: get_article(session, str(article_id), viewer)
-    )
+    return article
 
 
 async def trash_article(

@@ -9,9 +9,7 @@ writer in at a time, so there is no race to show there.
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,20 +21,9 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_KEY, EDITOR, Backend
 from tests.factories import make_article, make_entity
+from tests.servers import free_port, newsdesk_command
 
 RACERS = 20
-PORTS = range(18100, 18200)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18100-18199")
 
 
 def _wait_until_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
@@ -62,16 +49,17 @@ def live_server(backend: Backend) -> Iterator[str]:
             f"racing requests run on PostgreSQL only (this is the {backend.name} run; "
             "set NEWSDESK_TEST_DATABASE_URL to a PostgreSQL database to run them)"
         )
-    port = _free_port()
-    env = os.environ | {
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {
         "NEWSDESK_DATABASE_URL": backend.url,
         "NEWSDESK_ADMIN_KEY": ADMIN_KEY,
         "NEWSDESK_LOG_LEVEL": "warning",
         "NEWSDESK_DB_POOL_SIZE": "12",
     }
-    command = [sys.executable, "-c", "from app.cli import main; main()", "serve"]
     server = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        [newsdesk_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
