@@ -52,6 +52,10 @@ class RequestPlumbing:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        head = scope["method"] == "HEAD"
+        if head:
+            # HEAD is a GET without the body (RFC 9110 §9.3.2): route it as one.
+            scope = dict(scope, method="GET")
         root_path: str = scope.get("root_path", "")
         sent = _header(scope, b"x-request-id")
         incoming = sent.decode("latin-1") if sent else ""
@@ -91,6 +95,8 @@ class RequestPlumbing:
                     headers["Cache-Control"] = "no-store"
                 if scope["path"].startswith("/v1/") and scope["method"] in {"GET", "HEAD"}:
                     headers.add_vary_header("Authorization")
+            elif head and message["type"] == "http.response.body":
+                message = dict(message, body=b"")
             await send(message)
 
         token = request_id_var.set(request_id)
@@ -109,14 +115,16 @@ class RequestPlumbing:
                 status = 503 if is_connection_error(exc) else 500
             raise
         finally:
-            self._observe(scope, root_path, request_id, status, time.perf_counter() - started)
+            method = "HEAD" if head else scope["method"]
+            self._observe(
+                scope, method, root_path, request_id, status, time.perf_counter() - started
+            )
             request_id_var.reset(token)
 
     @staticmethod
     def _observe(
-        scope: Scope, root_path: str, request_id: str, status: int, seconds: float
+        scope: Scope, method: str, root_path: str, request_id: str, status: int, seconds: float
     ) -> None:
-        method: str = scope["method"]
         route = route_template(scope, root_path)
         # A client that went away before any answer: nginx's 499 says just that.
         status = status or 499

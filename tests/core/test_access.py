@@ -118,3 +118,16 @@ def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
     other = client.get("/v1/articles")
     assert other.headers["x-request-id"] != generated.headers["x-request-id"]
     assert client.get("/v1/nothing").headers["x-request-id"]
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    article = make_article(client)
+    get = client.get(f"/v1/articles/{article['slug']}")
+    head = client.head(f"/v1/articles/{article['slug']}")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["cache-control"] == "public, max-age=60"
+    assert client.head("/v1/feeds/articles.atom").status_code == 200
+    assert client.head("/docs").status_code == 200
+    assert client.head("/v1/articles/none-such").status_code == 404
