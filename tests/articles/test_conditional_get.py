@@ -228,3 +228,18 @@ def test_list_304_costs_one_statement(db: Backend) -> None:
     with db.statements.counting() as statements:
         assert client.get("/v1/articles", headers={"If-None-Match": etag}).status_code == 304
     assert len(statements) == 1
+
+
+def test_head_carries_the_validators_and_revalidates(client: TestClient) -> None:
+    _story(client)
+    got = client.get(URL)
+    head = client.head(URL)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["last-modified"] == got.headers["last-modified"]
+    again = client.head(URL, headers={"If-None-Match": got.headers["etag"]})
+    assert again.status_code == 304
+    listed = client.head("/v1/articles", headers={"If-None-Match": '"stale"'})
+    assert listed.status_code == 200
+    assert listed.headers["etag"] == client.get("/v1/articles").headers["etag"]
