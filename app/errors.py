@@ -90,6 +90,14 @@ class Moved(Exception):
         self.new_ref = new_ref
 
 
+class NotModified(Exception):
+    """The client's cached copy is current; answer ``304`` with these headers."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("not modified")
+        self.headers = headers
+
+
 class ValidationIssue(BaseModel):
     loc: list[str | int] = Field(examples=[["body", "headline"]])
     msg: str = Field(examples=["Field required"])
@@ -165,6 +173,12 @@ async def handle_moved(request: Request, exc: Exception) -> Response:
     # 301 for reads; a write keeps its method and body with 308.
     status = 301 if request.method in {"GET", "HEAD"} else 308
     return Response(status_code=status, headers={"Location": location})
+
+
+async def handle_not_modified(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotModified)
+    # No body; the validators and (from the middleware) Cache-Control and Vary stay.
+    return Response(status_code=304, headers=exc.headers)
 
 
 async def handle_request_validation(request: Request, exc: Exception) -> Response:
@@ -247,6 +261,7 @@ def is_connection_error(exc: BaseException) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, handle_problem)
     app.add_exception_handler(Moved, handle_moved)
+    app.add_exception_handler(NotModified, handle_not_modified)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(DBAPIError, handle_unexpected)
@@ -282,4 +297,10 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 MOVED: dict[int | str, dict[str, Any]] = {
     301: {"description": "An old slug: `Location` holds the current URL."}
+}
+MOVED_WRITE: dict[int | str, dict[str, Any]] = {
+    308: {
+        "description": "An old slug: repeat the request (same method and body) at the "
+        "current URL in `Location`."
+    }
 }

@@ -11,8 +11,17 @@ pagination: pass `meta.next_cursor` back as `cursor`; the `Link` header has the 
 **Writing.** Send an API key as `Authorization: Bearer <key>`. Editors write content and see
 drafts; admins also manage keys. Responses to keyed requests are `private, no-store`.
 
+**Caching.** Articles, authors, entities and lists carry a strong `ETag` (single ones also
+`Last-Modified`). Send it back in `If-None-Match`: while the answer would be the same, it is
+`304 Not Modified` with no body.
+
+**Safe edits.** Send the ETag you read a resource with in `If-Match` on `PATCH` or `DELETE`:
+if it changed since, the answer is `412` and nothing is written. Every change of an article
+is kept as a revision; deleted articles wait in the trash until restored.
+
 **Refs.** Wherever a path says `{ref}`, the id or the slug works. A slug that changed keeps
-answering with `301` and the current URL in `Location`.
+answering with `301` and the current URL in `Location` (`308` for writes), and stays
+reserved.
 
 **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and
 `detail`; validation errors add `errors`, one entry per problem.

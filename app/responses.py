@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from app.errors import UnsupportedMediaType
 from app.pagination import ListParams, next_link
@@ -43,7 +43,8 @@ def dumps(content: Any) -> bytes:
     return orjson.dumps(content, default=_fallback, option=JSON_OPTIONS)
 
 
-class JSONBytesResponse(Response):
+class JSONBytesResponse(JSONResponse):
+    # A JSONResponse, so that OpenAPI documents each operation's response model.
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
@@ -56,9 +57,11 @@ def json_response(
     return JSONBytesResponse(content, status_code=status_code, headers=headers)
 
 
-def created_response(request: Request, content: dict[str, Any], path: str) -> JSONBytesResponse:
+def created_response(
+    request: Request, content: dict[str, Any], path: str, headers: dict[str, str] | None = None
+) -> JSONBytesResponse:
     location = str(request.url.replace(path=path, query=""))
-    return json_response(content, status_code=201, headers={"Location": location})
+    return json_response(content, status_code=201, headers={"Location": location} | (headers or {}))
 
 
 def page_response(
@@ -68,9 +71,12 @@ def page_response(
     params: ListParams,
     next_cursor: str | None,
     total: int | None,
+    headers: dict[str, str] | None = None,
 ) -> JSONBytesResponse:
     meta: dict[str, Any] = {"limit": params.limit, "next_cursor": next_cursor}
     if total is not None:
         meta["total"] = total
-    headers = {"Link": next_link(request.url, next_cursor)} if next_cursor else None
+    headers = dict(headers or {})
+    if next_cursor:
+        headers["Link"] = next_link(request.url, next_cursor)
     return json_response({"data": items, "meta": meta}, headers=headers)

@@ -3,8 +3,9 @@ transliteration, collision suffixes, and the history of old slugs that stay rese
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlmodel
 from pydantic import AfterValidator, StringConstraints
@@ -17,6 +18,7 @@ from sqlmodel import SQLModel
 from app.db import SortableText, UTCDateTime, table_of, utcnow
 from app.errors import Conflict, Moved, NotFound
 
+T = TypeVar("T")
 MAX_SLUG_LENGTH = 120
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -24,7 +26,12 @@ _UUID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 class SlugRedirect(SQLModel, table=True):
     """An old slug of an article, author or entity: it answers with a redirect to the
-    current one and can never be given to another resource of that kind."""
+    current one and can never be given to another resource of that kind.
+
+    When an entity is merged into another, its id is kept here as well (in ``slug``; no
+    slug can look like an id), so that the old id redirects and old revisions that name
+    it can be restored with the entity that absorbed it.
+    """
 
     __tablename__ = "slug_redirect"
 
@@ -128,11 +135,34 @@ async def resolve_ref(
     row = (await session.execute(query)).first()
     if row is not None:
         return row.id
-    if ref_id is None:
-        current = await current_slug_for_old(session, table, kind, ref)
-        if current is not None:
-            raise Moved(ref, current)
+    # An old slug, or the id of an entity merged into another, answers with a redirect.
+    current = await current_slug_for_old(session, table, kind, str(ref_id) if ref_id else ref)
+    if current is not None:
+        raise Moved(ref, current)
     raise NotFound(f"No {label} with ref {ref!r}.")
+
+
+async def find_current_id(session: AsyncSession, table: Table, kind: str, ref: str) -> Any:
+    """The id of the resource ``ref`` names now, following old slugs (and merged ids);
+    None when there is none. For refs inside a request body, where a redirect cannot help."""
+    ref_id = parse_ref(ref)
+    redirects = table_of(SlugRedirect)
+    live = select(table.c.id).where(table.c.id == ref_id if ref_id else table.c.slug == ref)
+    old = (
+        select(table.c.id)
+        .join(redirects, redirects.c.target_id == table.c.id)
+        .where(redirects.c.kind == kind, redirects.c.slug == (str(ref_id) if ref_id else ref))
+    )
+    return (await session.execute(union_all(live, old))).scalars().first()
+
+
+async def forget_redirects(session: AsyncSession, kind: str, target_id: uuid.UUID) -> None:
+    """Drop the old slugs of a resource that is deleted for good: nothing is left for them
+    to point at, so they are free again."""
+    redirects = table_of(SlugRedirect)
+    await session.execute(
+        delete(redirects).where(redirects.c.kind == kind, redirects.c.target_id == target_id)
+    )
 
 
 async def current_slug_for_old(
@@ -145,6 +175,27 @@ async def current_slug_for_old(
         .where(redirects.c.kind == kind, redirects.c.slug == old_slug)
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def commit_with_result(
+    session: AsyncSession, slug: str | None, read: Callable[[], Awaitable[T]]
+) -> T:
+    """Flush, ``read`` the result inside the transaction, then commit.
+
+    Reading before the commit, while the write lock is still held, answers with exactly
+    the state this write made, not with a later writer's. A unique-constraint race lost to
+    a concurrent writer becomes a 409, whether it shows at a flush (``read`` may write
+    too) or at the commit.
+    """
+    try:
+        await session.flush()
+        result = await read()
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        taken = f"The slug {slug!r} is" if slug else "The slug is"
+        raise Conflict(f"{taken} already taken.") from exc
+    return result
 
 
 async def commit_or_slug_conflict(session: AsyncSession, slug: str) -> None:

@@ -16,6 +16,7 @@ from app.articles.service import (
     load_relations,
 )
 from app.auth import ANONYMOUS
+from app.conditional import ETAG_HEADER, ContentValidatorsDep, cached_read_responses
 from app.db import SessionDep, utcnow
 from app.errors import problem_responses
 
@@ -133,7 +134,7 @@ def build_feed(
     return feed
 
 
-FEED_ERRORS = problem_responses(422, 503)
+FEED_ERRORS = cached_read_responses() | problem_responses(422, 503)
 
 
 @router.get(
@@ -145,18 +146,27 @@ FEED_ERRORS = problem_responses(422, 503)
     | {
         200: {
             "description": "An Atom 1.0 feed.",
+            "headers": {"ETag": ETAG_HEADER},
             "content": {"application/atom+xml": {"schema": {"type": "string"}}},
         }
     },
 )
-async def atom_feed(request: Request, session: SessionDep, filters: FeedFiltersDep) -> Response:
+async def atom_feed(
+    request: Request,
+    session: SessionDep,
+    filters: FeedFiltersDep,
+    validators: ContentValidatorsDep,
+) -> Response:
     """The 50 newest published articles, newest first, as Atom 1.0, filtered like
     listArticles by `author`, `entity` and `section` (unknown refs simply match nothing).
     Entries link to `canonical_url`, or to the article in this API when it has none;
-    their ids are `urn:uuid:` plus the article id, so they survive slug changes."""
+    their ids are `urn:uuid:` plus the article id, so they survive slug changes.
+    The answer carries a weak `ETag` (an empty feed's date is when it was asked for);
+    feed readers that send it back in `If-None-Match` get `304` while nothing changed."""
     rows, bylines, tags = await newest_articles(session, filters)
     feed = build_feed(request, rows, bylines, tags, filters, rss=False)
-    return Response(feed.atom_str(pretty=True), media_type=ATOM_MEDIA_TYPE)
+    headers = validators.weak().headers()
+    return Response(feed.atom_str(pretty=True), media_type=ATOM_MEDIA_TYPE, headers=headers)
 
 
 @router.get(
@@ -168,12 +178,19 @@ async def atom_feed(request: Request, session: SessionDep, filters: FeedFiltersD
     | {
         200: {
             "description": "An RSS 2.0 feed.",
+            "headers": {"ETag": ETAG_HEADER},
             "content": {"application/rss+xml": {"schema": {"type": "string"}}},
         }
     },
 )
-async def rss_feed(request: Request, session: SessionDep, filters: FeedFiltersDep) -> Response:
+async def rss_feed(
+    request: Request,
+    session: SessionDep,
+    filters: FeedFiltersDep,
+    validators: ContentValidatorsDep,
+) -> Response:
     """The same articles as the Atom feed, as RSS 2.0; bylines are in `dc:creator`."""
     rows, bylines, tags = await newest_articles(session, filters)
     feed = build_feed(request, rows, bylines, tags, filters, rss=True)
-    return Response(feed.rss_str(pretty=True), media_type=RSS_MEDIA_TYPE)
+    headers = validators.weak().headers()
+    return Response(feed.rss_str(pretty=True), media_type=RSS_MEDIA_TYPE, headers=headers)

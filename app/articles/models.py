@@ -303,6 +303,36 @@ class ArticlePublic(BaseModel):
     )
 
 
+class ArticleRevisionSummary(BaseModel):
+    """One entry of an article's history."""
+
+    version: int = Field(examples=[3])
+    created_at: datetime = Field(examples=["2024-11-08T18:42:00Z"])
+    key_name: str | None = Field(
+        description="Name of the API key that made this version.", examples=["politics desk"]
+    )
+
+
+class ArticleRevisionPublic(ArticleRevisionSummary):
+    """The writable fields of an article as they were at one version. ``authors`` and
+    ``entities`` are ids, refs that ``PATCH`` accepts and that survive slug changes."""
+
+    slug: str = Field(examples=["ruto-congratulates-trump-in-phone-call"])
+    headline: str = Field(examples=[HEADLINE_EXAMPLE])
+    standfirst: str | None
+    body: str = Field(description="Markdown source.")
+    dateline: str | None = Field(examples=["NAIROBI, Kenya"])
+    language: str = Field(examples=["en"])
+    section: str | None = Field(examples=["politics"])
+    source: str | None = Field(examples=["Capital News"])
+    canonical_url: str | None
+    image: ArticleImage | None
+    status: ArticleStatus = Field(examples=["published"])
+    published_at: datetime | None = Field(examples=["2024-11-08T18:30:00Z"])
+    authors: list[str] = Field(description="Author ids in byline order.")
+    entities: list[str] = Field(description="Entity ids.")
+
+
 class RelatedArticle(ArticlePublic):
     shared_entities: int = Field(
         description="How many of the article's entities this one is tagged with too.",
@@ -350,3 +380,12 @@ def publicly_visible(now: datetime) -> Any:
         & (articles_table.c.published_at <= now)
         & articles_table.c.deleted_at.is_(None)
     )
+
+
+def shown_status(row: Any, now: datetime) -> str:
+    """The status as shown: deleted, scheduled, or the stored one."""
+    if row.deleted_at is not None:
+        return ShownStatus.deleted.value
+    if row.status == ArticleStatus.published and row.published_at and row.published_at > now:
+        return ShownStatus.scheduled.value
+    return str(row.status)

@@ -1,16 +1,19 @@
 """HTTP routes for articles, including the article lists of an author and of an entity."""
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.articles import formats, related, service
+from app.articles import formats, history, related, service
+from app.articles.etags import article_etag
 from app.articles.models import (
     ARTICLE_FIELDS,
     HEADLINE_EXAMPLE,
     ArticleCreate,
     ArticlePublic,
+    ArticleRevisionPublic,
+    ArticleRevisionSummary,
     ArticleUpdate,
     RelatedArticle,
     ShownStatus,
@@ -19,11 +22,21 @@ from app.articles.models import (
 from app.auth import EditorDep, ViewerDep
 from app.authors.service import KIND as AUTHOR_KIND
 from app.authors.service import authors as authors_table
+from app.conditional import (
+    ETAG_HEADER,
+    ContentValidatorsDep,
+    NoneMatchDep,
+    ReadConditionsDep,
+    Validators,
+    WriteConditionsDep,
+    cached_read_responses,
+    tagged_response,
+)
 from app.db import SessionDep, WriteSessionDep
 from app.entities.models import EntityType
 from app.entities.service import KIND as ENTITY_KIND
 from app.entities.service import entities as entities_table
-from app.errors import MOVED, ValidationFailed, problem_responses
+from app.errors import MOVED, MOVED_WRITE, ValidationFailed, problem_responses
 from app.pagination import ListParams, Page, list_params, parse_fields
 from app.responses import created_response, json_response, page_response, require_json_body
 from app.slugs import resolve_ref
@@ -164,7 +177,8 @@ SearchQuery = Annotated[
         examples=['"haiti mission" kenya -sudan'],
     ),
 ]
-LIST_ERRORS = problem_responses(400, 401, 422, 503)
+LIST_ERRORS = cached_read_responses() | problem_responses(400, 401, 422, 503)
+VersionPath = Annotated[int, Path(ge=1, description="A version number of the article.")]
 
 
 async def _article_page(
@@ -176,6 +190,7 @@ async def _article_page(
     sort: str | None,
     fields: str | None,
     q: str | None,
+    validators: Validators,
 ) -> Response:
     q = q.strip() if q else None
     items, next_cursor, total = await service.list_articles(
@@ -187,7 +202,19 @@ async def _article_page(
         viewer=viewer,
         q=q,
     )
-    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
+    return page_response(
+        request,
+        items,
+        params=params,
+        next_cursor=next_cursor,
+        total=total,
+        headers=validators.headers(),
+    )
+
+
+def _article_response(article: dict[str, Any]) -> Response:
+    """A written article, with the ETag to send in ``If-Match`` on the next write."""
+    return json_response(article, headers={"ETag": article_etag(article)})
 
 
 @router.get(
@@ -203,19 +230,24 @@ async def list_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    validators: ContentValidatorsDep,
     q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
     """Newest published first, or best match first with `q`. Anonymous callers see
-    published articles only; editors see every status and may filter by it. Pages are
-    linked by opaque cursors; with `q` they follow the relevance order just the same.
+    published articles only; editors see every status and may filter by it
+    (`status=deleted` lists the trash). Pages are linked by opaque cursors; with `q` they
+    follow the relevance order just the same. The `ETag` changes with any write;
+    `If-None-Match` with it answers `304` while nothing changed.
 
     Relevance: headline matches count most, then the standfirst, then the body. On
     PostgreSQL an article's score depends on that article alone; on SQLite (bm25) it
     also weighs how rare each word is in the whole collection, so a write between two
     page requests can move scores a little."""
-    return await _article_page(request, session, viewer, filters, params, sort, fields, q)
+    return await _article_page(
+        request, session, viewer, filters, params, sort, fields, q, validators
+    )
 
 
 @router.get(
@@ -224,7 +256,7 @@ async def list_articles(
     summary="List an author's articles",
     tags=["authors"],
     response_model=Page[ArticlePublic],
-    responses=problem_responses(400, 401, 404, 422, 503),
+    responses=MOVED | cached_read_responses() | problem_responses(400, 401, 404, 422, 503),
 )
 async def list_author_articles(
     ref: str,
@@ -233,6 +265,7 @@ async def list_author_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    validators: ContentValidatorsDep,
     q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
@@ -242,7 +275,9 @@ async def list_author_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields, q)
+    return await _article_page(
+        request, session, viewer, scoped, params, sort, fields, q, validators
+    )
 
 
 @router.get(
@@ -251,7 +286,7 @@ async def list_author_articles(
     summary="List an entity's articles",
     tags=["entities"],
     response_model=Page[ArticlePublic],
-    responses=problem_responses(400, 401, 404, 422, 503),
+    responses=MOVED | cached_read_responses() | problem_responses(400, 401, 404, 422, 503),
 )
 async def list_entity_articles(
     ref: str,
@@ -260,6 +295,7 @@ async def list_entity_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    validators: ContentValidatorsDep,
     q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
@@ -269,7 +305,9 @@ async def list_entity_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields, q)
+    return await _article_page(
+        request, session, viewer, scoped, params, sort, fields, q, validators
+    )
 
 
 @router.post(
@@ -278,15 +316,21 @@ async def list_entity_articles(
     summary="Create an article",
     status_code=201,
     response_model=ArticlePublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses=tagged_response(201) | problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 async def create_article(
     data: ArticleCreate, request: Request, session: WriteSessionDep, viewer: EditorDep
 ) -> Response:
     """Markdown in `body` is rendered to sanitised HTML and plain text. A slug is made from
-    the headline when none is given; `-2`, `-3`… is added when it is taken."""
+    the headline when none is given; `-2`, `-3`… is added when it is taken. An explicit
+    slug that is taken, now or as an old slug of another article, is a `409`."""
     article = await service.create_article(session, data, viewer)
-    return created_response(request, article, f"/v1/articles/{article['slug']}")
+    return created_response(
+        request,
+        article,
+        f"/v1/articles/{article['slug']}",
+        headers={"ETag": article_etag(article)},
+    )
 
 
 @router.get(
@@ -294,11 +338,19 @@ async def create_article(
     operation_id="getArticle",
     summary="Get an article",
     response_model=ArticlePublic,
-    responses=MOVED | problem_responses(401, 404, 503),
+    responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Response:
-    """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers."""
-    return json_response(await service.get_article(session, ref, viewer))
+async def get_article(
+    ref: str, session: SessionDep, viewer: ViewerDep, conditions: ReadConditionsDep
+) -> Response:
+    """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers,
+    and articles in the trash to everyone. An old slug answers `301` to the current URL.
+
+    The answer carries `ETag` and `Last-Modified`. Send the ETag back in `If-None-Match`
+    and, while the article (with the names of its authors and entities) is unchanged, the
+    answer is `304` with no body."""
+    article, validators = await service.read_article(session, ref, viewer, conditions)
+    return json_response(article, headers=validators.headers())
 
 
 @router.patch(
@@ -306,7 +358,9 @@ async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Respo
     operation_id="updateArticle",
     summary="Update an article",
     response_model=ArticlePublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -318,11 +372,21 @@ async def get_article(ref: str, session: SessionDep, viewer: ViewerDep) -> Respo
     },
 )
 async def update_article(
-    ref: str, data: ArticleUpdate, session: WriteSessionDep, viewer: EditorDep
+    ref: str,
+    data: ArticleUpdate,
+    session: WriteSessionDep,
+    viewer: EditorDep,
+    conditions: WriteConditionsDep,
 ) -> Response:
     """A JSON merge patch: fields left out stay as they are, `null` clears a field. Every
-    change raises `version` by one and writes a revision."""
-    return json_response(await service.update_article(session, ref, data, viewer))
+    change raises `version` by one and writes a revision; a patch that changes nothing
+    changes nothing. A new slug keeps the old one redirecting.
+
+    Send the ETag you read the article with in `If-Match`: if someone changed it since,
+    the answer is `412` and nothing is written, so no edit is lost. The answer carries the
+    new ETag."""
+    article = await service.update_article(session, ref, data, viewer, conditions)
+    return _article_response(article)
 
 
 @router.delete(
@@ -330,13 +394,113 @@ async def update_article(
     operation_id="deleteArticle",
     summary="Move an article to the trash",
     status_code=204,
-    responses=problem_responses(401, 403, 404, 412, 503),
+    responses=MOVED_WRITE | problem_responses(401, 403, 404, 412, 503),
 )
-async def delete_article(ref: str, session: WriteSessionDep, viewer: EditorDep) -> Response:
-    """The article disappears for every caller but is kept whole; editors find it with
-    `status=deleted` and can restore it."""
-    await service.trash_article(session, ref, viewer)
+async def delete_article(
+    ref: str, session: WriteSessionDep, viewer: EditorDep, conditions: WriteConditionsDep
+) -> Response:
+    """The article disappears for every caller (`404`) and from every list, count and
+    feed, but is kept whole, its slug still reserved; editors find it with
+    `GET /v1/articles?status=deleted` and bring it back with `restoreArticle`. Moving to
+    the trash is not an edit of the content: `version` stays and no revision is written.
+    Deleting it again is a `404`. With `If-Match`, a stale ETag is a `412`."""
+    await service.trash_article(session, ref, viewer, conditions)
     return Response(status_code=204)
+
+
+@router.post(
+    "/v1/articles/{ref}/restore",
+    operation_id="restoreArticle",
+    summary="Restore an article from the trash",
+    response_model=ArticlePublic,
+    responses=tagged_response(200) | MOVED_WRITE | problem_responses(401, 403, 404, 503),
+)
+async def restore_article(ref: str, session: WriteSessionDep, viewer: EditorDep) -> Response:
+    """Takes the article (by id, or by its slug, which stays reserved in the trash) out of
+    the trash exactly as it was: same slug, body, bylines, tags, status, dates and
+    `version` (the trash is not a content change, so no revision is written). Restoring
+    an article that is not in the trash is allowed and changes nothing: the answer is the
+    article as it is."""
+    return _article_response(await history.restore_article(session, ref, viewer))
+
+
+@router.get(
+    "/v1/articles/{ref}/revisions",
+    operation_id="listArticleRevisions",
+    summary="List an article's revisions",
+    response_model=Page[ArticleRevisionSummary],
+    responses=MOVED | cached_read_responses() | problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_article_revisions(
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    viewer: EditorDep,
+    params: ParamsDep,
+    validators: ContentValidatorsDep,
+) -> Response:
+    """Editors only. Newest first: one entry per version (creation is version 1, every
+    change adds the next, including tag changes made by deleting or merging an entity),
+    with the name of the API key that made it. Paged like every list."""
+    items, next_cursor, total = await history.list_revisions(
+        session, ref, params=params, viewer=viewer
+    )
+    return page_response(
+        request,
+        items,
+        params=params,
+        next_cursor=next_cursor,
+        total=total,
+        headers=validators.headers(),
+    )
+
+
+@router.get(
+    "/v1/articles/{ref}/revisions/{version}",
+    operation_id="getArticleRevision",
+    summary="Get one revision of an article",
+    response_model=ArticleRevisionPublic,
+    responses=MOVED | cached_read_responses() | problem_responses(401, 403, 404, 422, 503),
+)
+async def get_article_revision(
+    ref: str,
+    version: VersionPath,
+    session: SessionDep,
+    viewer: EditorDep,
+    conditions: NoneMatchDep,
+) -> Response:
+    """Editors only. The writable fields exactly as they were at that version, in the
+    shape `PATCH` accepts: `authors` and `entities` are lists of ids (refs that keep
+    working when a slug changes)."""
+    revision, validators = await history.get_revision(session, ref, version, viewer)
+    conditions.check(validators)
+    return json_response(revision, headers=validators.headers())
+
+
+@router.post(
+    "/v1/articles/{ref}/revisions/{version}/restore",
+    operation_id="restoreArticleRevision",
+    summary="Restore an earlier revision of an article",
+    response_model=ArticlePublic,
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def restore_article_revision(
+    ref: str,
+    version: VersionPath,
+    session: WriteSessionDep,
+    viewer: EditorDep,
+    conditions: WriteConditionsDep,
+) -> Response:
+    """Editors only. Every writable field (status and `published_at` included) goes back
+    to what that version recorded, as a new version with its own revision; the answer is
+    the article. Authors deleted since are left out of the byline and entities deleted
+    since are left out of the tags; an entity merged into another since is replaced by
+    that other one. Restoring content identical to the current one changes nothing.
+    `If-Match` works as for `PATCH`."""
+    article = await history.restore_revision(session, ref, version, viewer, conditions)
+    return _article_response(article)
 
 
 @router.get(
@@ -344,12 +508,13 @@ async def delete_article(ref: str, session: WriteSessionDep, viewer: EditorDep) 
     operation_id="listRelatedArticles",
     summary="List related articles",
     response_model=Page[RelatedArticle],
-    responses=MOVED | problem_responses(401, 404, 422, 503),
+    responses=MOVED | cached_read_responses() | problem_responses(401, 404, 422, 503),
 )
 async def list_related_articles(
     ref: str,
     session: SessionDep,
     viewer: ViewerDep,
+    validators: ContentValidatorsDep,
     limit: Annotated[int, Query(ge=1, le=100, description="How many, 1–100.")] = 20,
 ) -> Response:
     """Published articles tagged with at least one of this article's entities, those
@@ -359,7 +524,10 @@ async def list_related_articles(
     `meta.next_cursor` is always null. Each item is an article summary plus
     `shared_entities`."""
     items = await related.list_related(session, ref, viewer=viewer, limit=limit)
-    return json_response({"data": items, "meta": {"limit": limit, "next_cursor": None}})
+    return json_response(
+        {"data": items, "meta": {"limit": limit, "next_cursor": None}},
+        headers=validators.headers(),
+    )
 
 
 NINJS_EXAMPLE = {
@@ -388,10 +556,12 @@ NINJS_EXAMPLE = {
     operation_id="getArticleNinjs",
     summary="Get an article as IPTC ninjs",
     responses=MOVED
+    | cached_read_responses()
     | problem_responses(401, 404, 503)
     | {
         200: {
             "description": "An IPTC ninjs 2.2 document.",
+            "headers": {"ETag": ETAG_HEADER},
             "content": {
                 "application/json": {"schema": {"type": "object"}, "example": NINJS_EXAMPLE}
             },
@@ -399,7 +569,11 @@ NINJS_EXAMPLE = {
     },
 )
 async def get_article_ninjs(
-    ref: str, request: Request, session: SessionDep, viewer: ViewerDep
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    validators: ContentValidatorsDep,
 ) -> Response:
     """The article as an IPTC ninjs 2.2 document, valid against IPTC's JSON Schema, served
     as `application/json` (ninjs has no registered media type of its own; `standard`
@@ -411,7 +585,7 @@ async def get_article_ninjs(
     `withheld` for drafts and scheduled articles (with `embargoed`), `canceled` when
     archived."""
     document = await formats.article_ninjs(session, ref, viewer, str(request.base_url))
-    return json_response(document)
+    return json_response(document, headers=validators.headers())
 
 
 @router.get(
@@ -420,16 +594,22 @@ async def get_article_ninjs(
     summary="Get an article as schema.org JSON-LD",
     response_class=Response,
     responses=MOVED
+    | cached_read_responses()
     | problem_responses(401, 404, 503)
     | {
         200: {
             "description": "A schema.org NewsArticle.",
+            "headers": {"ETag": ETAG_HEADER},
             "content": {"application/ld+json": {"schema": {"type": "object"}}},
         }
     },
 )
 async def get_article_jsonld(
-    ref: str, request: Request, session: SessionDep, viewer: ViewerDep
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    validators: ContentValidatorsDep,
 ) -> Response:
     """A schema.org `NewsArticle` for search engines, ready to paste into a page's
     `<script type="application/ld+json">`: `<`, `>` and `&` are written as `\\u003c`,
@@ -438,4 +618,8 @@ async def get_article_jsonld(
     named by `source`; tagged entities named in the headline or standfirst are what the
     story is `about`, the others are `mentions`."""
     document = await formats.article_jsonld(session, ref, viewer, str(request.base_url))
-    return Response(formats.script_safe_json(document), media_type="application/ld+json")
+    return Response(
+        formats.script_safe_json(document),
+        media_type="application/ld+json",
+        headers=validators.headers(),
+    )

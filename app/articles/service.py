@@ -16,6 +16,7 @@ from pydantic import MISSING, AnyUrl
 from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.articles.etags import change_time_columns, load_article_state, validators_of
 from app.articles.models import (
     ARTICLE_FIELDS,
     Article,
@@ -29,6 +30,7 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
     publicly_visible,
+    shown_status,
 )
 from app.articles.render import render_body
 from app.articles.revisions import snapshot_articles, write_revisions
@@ -36,13 +38,14 @@ from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
 from app.authors.models import Author
 from app.changes import begin_write
+from app.conditional import ReadConditions, Validators, WriteConditions
 from app.db import table_of, utcnow
 from app.entities.extract import entities_named_in
 from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import (
-    commit_or_slug_conflict,
+    commit_with_result,
     current_slug_for_old,
     ensure_slug_free,
     generate_slug,
@@ -100,14 +103,6 @@ class ArticleFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
     statuses: Sequence[ShownStatus] = field(default_factory=tuple)
-
-
-def shown_status(row: Any, now: datetime) -> str:
-    if row.deleted_at is not None:
-        return ShownStatus.deleted.value
-    if row.status == ArticleStatus.published and row.published_at and row.published_at > now:
-        return ShownStatus.scheduled.value
-    return str(row.status)
 
 
 def article_public(
@@ -283,7 +278,7 @@ async def find_article_row(session: AsyncSession, ref: str) -> Any:
     """The article row for an id or slug (bodies included), trash included, or None."""
     ref_id = parse_ref(ref)
     condition = articles.c.id == ref_id if ref_id else articles.c.slug == ref
-    query = select(*SUMMARY_COLUMNS, *BODY_COLUMNS).where(condition)
+    query = select(*SUMMARY_COLUMNS, *BODY_COLUMNS, *change_time_columns()).where(condition)
     return (await session.execute(query)).first()
 
 
@@ -297,22 +292,64 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
     )
 
 
-async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
-    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
+async def get_existing_row(session: AsyncSession, ref: str) -> Any:
+    """The article ``ref`` names, trash included; old slugs raise ``Moved``, else 404."""
     row = await find_article_row(session, ref)
     if row is None and parse_ref(ref) is None:
         current = await current_slug_for_old(session, articles, KIND, ref)
         if current is not None:
             raise Moved(ref, current)
-    if row is None or not visible_to(row, viewer, utcnow()):
+    if row is None:
+        raise NotFound(f"No article with ref {ref!r}.")
+    return row
+
+
+async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
+    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
+    row = await get_existing_row(session, ref)
+    if not visible_to(row, viewer, utcnow()):
         raise NotFound(f"No article with ref {ref!r}.")
     return row
 
 
 async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+    article, _validators = await read_article(session, ref, viewer)
+    return article
+
+
+async def read_article(
+    session: AsyncSession, ref: str, viewer: Viewer, conditions: ReadConditions | None = None
+) -> tuple[dict[str, Any], Validators]:
+    """The article and its validators. With ``If-None-Match`` (or ``If-Modified-Since``)
+    one query reading no body decides first, and a current copy raises ``NotModified``."""
+    now = utcnow()
+    if conditions is not None and conditions.present:
+        state = await load_article_state(session, ref, now)
+        if state is not None and visible_to(state.row, viewer, now):
+            conditions.check(state.validators)
     row = await get_visible_row(session, ref, viewer)
     bylines, tags = await load_relations(session, [row.id])
-    return article_public(row, bylines.get(row.id, []), tags.get(row.id, []), utcnow())
+    article = article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
+    return article, validators_of(row, article, now)
+
+
+async def current_etag(session: AsyncSession, article_id: uuid.UUID) -> str:
+    state = await load_article_state(session, str(article_id), utcnow())
+    if state is None:
+        raise NotFound(f"No article with id {article_id}.")
+    return state.validators.etag
+
+
+async def lock_article(
+    session: AsyncSession, ref: str, viewer: Viewer, conditions: WriteConditions | None
+) -> Article:
+    """The visible article ``ref`` names, locked for this write; a stale ``If-Match``
+    raises 412. The lock is held until commit, so the check and the write are one step."""
+    row = await get_visible_row(session, ref, viewer)
+    article = await session.get_one(Article, row.id, with_for_update=True)
+    if conditions is not None and conditions.if_match is not None:
+        conditions.check(await current_etag(session, article.id))
+    return article
 
 
 async def _resolve_refs(
@@ -416,9 +453,12 @@ async def create_article(
     session: AsyncSession, data: ArticleCreate, viewer: Viewer
 ) -> dict[str, Any]:
     await begin_write(session)
-    article = await add_article(session, data, viewer)
-    await commit_or_slug_conflict(session, article.slug)
-    return await get_article(session, str(article.id), viewer)
+
+    async def add_and_read() -> dict[str, Any]:
+        article = await add_article(session, data, viewer)
+        return await get_article(session, str(article.id), viewer)
+
+    return await commit_with_result(session, data.slug, add_and_read)
 
 
 async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
@@ -481,17 +521,30 @@ def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISS
 
 
 async def update_article(
-    session: AsyncSession, ref: str, data: ArticleUpdate, viewer: Viewer
+    session: AsyncSession,
+    ref: str,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     await begin_write(session)
-    row = await get_visible_row(session, ref, viewer)
-    article = await patch_article(session, row.id, data, viewer)
+    article = await lock_article(session, ref, viewer, conditions)
+    return await save_patch(session, article.id, data, viewer)
+
+
+async def save_patch(
+    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+) -> dict[str, Any]:
+    """Apply ``data`` to the locked article and commit; the answer is the article as this
+    write left it. A patch that changes nothing writes nothing."""
+    article = await patch_article(session, article_id, data, viewer)
     if article is None:
         await session.rollback()
-        return await get_article(session, str(row.id), viewer)
-    await commit_or_slug_conflict(session, article.slug)
-    return await get_article(session, str(article.id), viewer)
+        return await get_article(session, str(article_id), viewer)
+    return await commit_with_result(
+        session, article.slug, lambda: get_article(session, str(article_id), viewer)
+    )
 
 
 async def patch_article(
@@ -540,9 +593,12 @@ async def patch_article(
     return article
 
 
-async def trash_article(session: AsyncSession, ref: str, viewer: Viewer) -> None:
+async def trash_article(
+    session: AsyncSession, ref: str, viewer: Viewer, conditions: WriteConditions | None = None
+) -> None:
+    """Move to the trash: hidden from every caller and list, kept whole. Not a content
+    change, so neither the version nor the revisions change."""
     await begin_write(session)
-    row = await get_visible_row(session, ref, viewer)
-    article = await session.get_one(Article, row.id, with_for_update=True)
+    article = await lock_article(session, ref, viewer, conditions)
     article.deleted_at = utcnow()
     await session.commit()

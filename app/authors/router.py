@@ -7,8 +7,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.auth import EditorDep, ViewerDep
 from app.authors import service
 from app.authors.models import AuthorCreate, AuthorPublic, AuthorUpdate
+from app.conditional import (
+    ContentValidatorsDep,
+    NoneMatchDep,
+    WriteConditionsDep,
+    cached_read_responses,
+    tagged_response,
+)
 from app.db import SessionDep, WriteSessionDep
-from app.errors import MOVED, problem_responses
+from app.errors import MOVED, MOVED_WRITE, problem_responses
 from app.pagination import ListParams, Page, list_params
 from app.responses import created_response, json_response, page_response, require_json_body
 
@@ -22,13 +29,14 @@ router = APIRouter(
     operation_id="listAuthors",
     summary="List authors",
     response_model=Page[AuthorPublic],
-    responses=problem_responses(400, 401, 422, 503),
+    responses=cached_read_responses() | problem_responses(400, 401, 422, 503),
 )
 async def list_authors(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
     params: Annotated[ListParams, Depends(list_params)],
+    validators: ContentValidatorsDep,
     q: Annotated[
         str | None,
         Query(description="Matches the start of any word of the name, ignoring case."),
@@ -42,7 +50,14 @@ async def list_authors(
     items, next_cursor, total = await service.list_authors(
         session, params=params, sort=sort, q=q, viewer=viewer
     )
-    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
+    return page_response(
+        request,
+        items,
+        params=params,
+        next_cursor=next_cursor,
+        total=total,
+        headers=validators.headers(),
+    )
 
 
 @router.post(
@@ -51,14 +66,18 @@ async def list_authors(
     summary="Create an author",
     status_code=201,
     response_model=AuthorPublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses=tagged_response(201) | problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 async def create_author(
     data: AuthorCreate, request: Request, session: WriteSessionDep, viewer: EditorDep
 ) -> Response:
-    """A slug is made from the name when none is given."""
+    """A slug is made from the name when none is given. An explicit slug that is taken,
+    now or as an old slug of another author, is a `409`."""
     author = await service.create_author(session, data, viewer)
-    return created_response(request, author, f"/v1/authors/{author['slug']}")
+    etag = service.author_validators(author, viewer).etag
+    return created_response(
+        request, author, f"/v1/authors/{author['slug']}", headers={"ETag": etag}
+    )
 
 
 @router.get(
@@ -66,11 +85,19 @@ async def create_author(
     operation_id="getAuthor",
     summary="Get an author",
     response_model=AuthorPublic,
-    responses=MOVED | problem_responses(401, 404, 503),
+    responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_author(ref: str, session: SessionDep, viewer: ViewerDep) -> Response:
-    """By id or slug."""
-    return json_response(await service.get_author(session, ref, viewer))
+async def get_author(
+    ref: str, session: SessionDep, viewer: ViewerDep, conditions: NoneMatchDep
+) -> Response:
+    """By id or slug; an old slug answers `301` to the current URL. The `ETag` changes
+    whenever the answer would (also when `article_count` moves); `If-None-Match` with it
+    answers `304`. `Last-Modified` covers the author's own fields only (`article_count`
+    moves without it), so `If-Modified-Since` is not offered here."""
+    author = await service.get_author(session, ref, viewer)
+    validators = service.author_validators(author, viewer)
+    conditions.check(validators)
+    return json_response(author, headers=validators.headers())
 
 
 @router.patch(
@@ -78,14 +105,22 @@ async def get_author(ref: str, session: SessionDep, viewer: ViewerDep) -> Respon
     operation_id="updateAuthor",
     summary="Update an author",
     response_model=AuthorPublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
 )
 async def update_author(
-    ref: str, data: AuthorUpdate, session: WriteSessionDep, viewer: EditorDep
+    ref: str,
+    data: AuthorUpdate,
+    session: WriteSessionDep,
+    viewer: EditorDep,
+    conditions: WriteConditionsDep,
 ) -> Response:
     """Merge patch: fields left out stay, `null` clears. A new slug keeps the old one
-    answering with a redirect."""
-    return json_response(await service.update_author(session, ref, data, viewer))
+    answering with a redirect, and reserved. With `If-Match`, a stale ETag is a `412`
+    and nothing changes."""
+    author = await service.update_author(session, ref, data, viewer, conditions)
+    return json_response(author, headers={"ETag": service.author_validators(author, viewer).etag})
 
 
 @router.delete(
@@ -93,16 +128,20 @@ async def update_author(
     operation_id="deleteAuthor",
     summary="Delete an author",
     status_code=204,
-    responses=problem_responses(401, 403, 404, 409, 503),
+    responses=MOVED_WRITE | problem_responses(401, 403, 404, 409, 412, 503),
 )
 async def delete_author(
     ref: str,
     session: WriteSessionDep,
     viewer: EditorDep,
+    conditions: WriteConditionsDep,
     force: Annotated[
         bool, Query(description="Also remove the author from every byline (with revisions).")
     ] = False,
 ) -> Response:
-    """Refused with 409 while articles carry the author, unless `force=true`."""
-    await service.delete_author(session, ref, force=force, viewer=viewer)
+    """Refused with 409 while articles (also those in the trash) carry the author, unless
+    `force=true`: then every byline loses the author and each article gets a new version
+    and revision. The author's old slugs are freed. With `If-Match`, a stale ETag is a
+    `412`."""
+    await service.delete_author(session, ref, force=force, viewer=viewer, conditions=conditions)
     return Response(status_code=204)

@@ -12,13 +12,15 @@ from app.articles.revisions import record_revisions
 from app.auth import Viewer
 from app.authors.models import Author, AuthorCreate, AuthorUpdate
 from app.changes import begin_write
+from app.conditional import Validators, WriteConditions, audience, make_etag
 from app.db import table_of, utcnow
 from app.errors import Conflict
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
-    commit_or_slug_conflict,
+    commit_with_result,
     ensure_slug_free,
+    forget_redirects,
     generate_slug,
     record_slug_change,
     resolve_ref,
@@ -78,6 +80,31 @@ def author_public(row: Any, viewer: Viewer) -> dict[str, Any]:
     return item
 
 
+def author_validators(author: dict[str, Any], viewer: Viewer) -> Validators:
+    """Every edit sets ``updated_at``; ``article_count`` moves with articles and ``email``
+    is shown to editors only, so both are part of the tag. ``Last-Modified`` covers the
+    author's own fields only."""
+    etag = make_etag(
+        "author",
+        audience(viewer),
+        author["id"],
+        author["updated_at"].isoformat(),
+        author["article_count"],
+    )
+    return Validators(etag, author["updated_at"])
+
+
+async def _check_if_match(
+    session: AsyncSession,
+    author_id: uuid.UUID,
+    viewer: Viewer,
+    conditions: WriteConditions | None,
+) -> None:
+    if conditions is not None and conditions.if_match is not None:
+        author = await _load_public(session, author_id, viewer)
+        conditions.check(author_validators(author, viewer).etag)
+
+
 async def list_authors(
     session: AsyncSession, *, params: ListParams, sort: str | None, q: str | None, viewer: Viewer
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
@@ -119,15 +146,19 @@ async def create_author(
     values = data.model_dump(exclude={"slug"}, mode="json")
     author = Author(**values, slug=slug, search_text=build_search_text(data.name))
     session.add(author)
-    await commit_or_slug_conflict(session, slug)
-    return await _load_public(session, author.id, viewer)
+    return await commit_with_result(session, slug, lambda: _load_public(session, author.id, viewer))
 
 
 async def update_author(
-    session: AsyncSession, ref: str, data: AuthorUpdate, viewer: Viewer
+    session: AsyncSession,
+    ref: str,
+    data: AuthorUpdate,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     await begin_write(session)
     author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    await _check_if_match(session, author_id, viewer, conditions)
     author = await session.get_one(Author, author_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
     new_slug = changes.pop("slug", None)
@@ -140,13 +171,22 @@ async def update_author(
     author.search_text = build_search_text(author.name)
     author.updated_at = utcnow()
     session.add(author)
-    await commit_or_slug_conflict(session, author.slug)
-    return await _load_public(session, author.id, viewer)
+    return await commit_with_result(
+        session, author.slug, lambda: _load_public(session, author_id, viewer)
+    )
 
 
-async def delete_author(session: AsyncSession, ref: str, *, force: bool, viewer: Viewer) -> None:
+async def delete_author(
+    session: AsyncSession,
+    ref: str,
+    *,
+    force: bool,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
+) -> None:
     await begin_write(session)
     author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    await _check_if_match(session, author_id, viewer, conditions)
     links = article_authors_table
     article_ids = list(
         (await session.execute(select(links.c.article_id).where(links.c.author_id == author_id)))
@@ -161,5 +201,6 @@ async def delete_author(session: AsyncSession, ref: str, *, force: bool, viewer:
     if article_ids:
         await session.execute(delete(links).where(links.c.author_id == author_id))
         await record_revisions(session, article_ids, key_name=viewer.key_name)
+    await forget_redirects(session, KIND, author_id)
     await session.execute(delete(authors).where(authors.c.id == author_id))
     await session.commit()

@@ -5,6 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth import EditorDep, ViewerDep
+from app.conditional import (
+    ContentValidatorsDep,
+    NoneMatchDep,
+    WriteConditionsDep,
+    cached_read_responses,
+    tagged_response,
+)
 from app.db import SessionDep, WriteSessionDep
 from app.entities import service
 from app.entities.extract import extract_entities
@@ -15,8 +22,9 @@ from app.entities.models import (
     EntityUpdate,
     ExtractRequest,
     ExtractResult,
+    MergeRequest,
 )
-from app.errors import MOVED, problem_responses
+from app.errors import MOVED, MOVED_WRITE, problem_responses
 from app.pagination import ListParams, Page, list_params
 from app.responses import created_response, json_response, page_response, require_json_body
 
@@ -30,13 +38,14 @@ router = APIRouter(
     operation_id="listEntities",
     summary="List entities",
     response_model=Page[EntityPublic],
-    responses=problem_responses(400, 401, 422, 503),
+    responses=cached_read_responses() | problem_responses(400, 401, 422, 503),
 )
 async def list_entities(
     request: Request,
     session: SessionDep,
     _viewer: ViewerDep,
     params: Annotated[ListParams, Depends(list_params)],
+    validators: ContentValidatorsDep,
     q: Annotated[
         str | None,
         Query(description="Matches the start of any word of the name or an alias, ignoring case."),
@@ -51,7 +60,14 @@ async def list_entities(
     items, next_cursor, total = await service.list_entities(
         session, params=params, sort=sort, q=q, entity_type=entity_type
     )
-    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
+    return page_response(
+        request,
+        items,
+        params=params,
+        next_cursor=next_cursor,
+        total=total,
+        headers=validators.headers(),
+    )
 
 
 @router.post(
@@ -60,14 +76,18 @@ async def list_entities(
     summary="Create an entity",
     status_code=201,
     response_model=EntityPublic,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses=tagged_response(201) | problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 async def create_entity(
     data: EntityCreate, request: Request, session: WriteSessionDep, _viewer: EditorDep
 ) -> Response:
-    """A slug is made from the name when none is given."""
+    """A slug is made from the name when none is given. An explicit slug that is taken,
+    now or as an old slug of another entity, is a `409`."""
     entity = await service.create_entity(session, data)
-    return created_response(request, entity, f"/v1/entities/{entity['slug']}")
+    etag = service.entity_validators(entity).etag
+    return created_response(
+        request, entity, f"/v1/entities/{entity['slug']}", headers={"ETag": etag}
+    )
 
 
 @router.post(
@@ -94,11 +114,19 @@ async def extract(data: ExtractRequest, session: SessionDep, _viewer: EditorDep)
     operation_id="getEntity",
     summary="Get an entity",
     response_model=EntityPublic,
-    responses=MOVED | problem_responses(401, 404, 503),
+    responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_entity(ref: str, session: SessionDep, _viewer: ViewerDep) -> Response:
-    """By id or slug."""
-    return json_response(await service.get_entity(session, ref))
+async def get_entity(
+    ref: str, session: SessionDep, _viewer: ViewerDep, conditions: NoneMatchDep
+) -> Response:
+    """By id or slug. An old slug, or the slug or id of an entity merged into this one,
+    answers `301` to the current URL. The `ETag` changes whenever the answer would (also
+    when `article_count` moves); `If-None-Match` with it answers `304`. `Last-Modified`
+    covers the entity's own fields only, so `If-Modified-Since` is not offered here."""
+    entity = await service.get_entity(session, ref)
+    validators = service.entity_validators(entity)
+    conditions.check(validators)
+    return json_response(entity, headers=validators.headers())
 
 
 @router.patch(
@@ -106,14 +134,22 @@ async def get_entity(ref: str, session: SessionDep, _viewer: ViewerDep) -> Respo
     operation_id="updateEntity",
     summary="Update an entity",
     response_model=EntityPublic,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
 )
 async def update_entity(
-    ref: str, data: EntityUpdate, session: WriteSessionDep, _viewer: EditorDep
+    ref: str,
+    data: EntityUpdate,
+    session: WriteSessionDep,
+    _viewer: EditorDep,
+    conditions: WriteConditionsDep,
 ) -> Response:
     """Merge patch: fields left out stay, `null` clears; `aliases` and `external_ids` are
-    replaced whole."""
-    return json_response(await service.update_entity(session, ref, data))
+    replaced whole. A new slug keeps the old one redirecting, and reserved. With
+    `If-Match`, a stale ETag is a `412` and nothing changes."""
+    entity = await service.update_entity(session, ref, data, conditions)
+    return json_response(entity, headers={"ETag": service.entity_validators(entity).etag})
 
 
 @router.delete(
@@ -121,16 +157,42 @@ async def update_entity(
     operation_id="deleteEntity",
     summary="Delete an entity",
     status_code=204,
-    responses=problem_responses(401, 403, 404, 409, 503),
+    responses=MOVED_WRITE | problem_responses(401, 403, 404, 409, 412, 503),
 )
 async def delete_entity(
     ref: str,
     session: WriteSessionDep,
     viewer: EditorDep,
+    conditions: WriteConditionsDep,
     force: Annotated[
         bool, Query(description="Also untag it from every article (with revisions).")
     ] = False,
 ) -> Response:
-    """Refused with 409 while articles are tagged with it, unless `force=true`."""
-    await service.delete_entity(session, ref, force=force, viewer=viewer)
+    """Refused with 409 while articles (also those in the trash) are tagged with it, unless
+    `force=true`: then every article loses the tag and gets a new version and revision.
+    The entity's old slugs are freed. With `If-Match`, a stale ETag is a `412`."""
+    await service.delete_entity(session, ref, force=force, viewer=viewer, conditions=conditions)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{ref}/merge",
+    operation_id="mergeEntity",
+    summary="Merge an entity into another",
+    response_model=EntityPublic,
+    responses=tagged_response(200)
+    | MOVED_WRITE
+    | problem_responses(400, 401, 403, 404, 413, 415, 422, 503),
+)
+async def merge_entity(
+    ref: str, data: MergeRequest, session: WriteSessionDep, viewer: EditorDep
+) -> Response:
+    """For duplicates ("Ruto" and "William Ruto"): in one transaction, every article tagged
+    with this entity is tagged with `into` instead (once, also when it had both) and gets
+    a new version and revision; this entity's name and aliases become aliases of `into`
+    (no repeats, never `into`'s own name); this entity's slug, old slugs and id redirect
+    to `into` and stay reserved; this entity is removed. `into` keeps its own name, type,
+    description and external ids. The answer is `into`. An unknown `into`, or `into`
+    naming this same entity, is a `422`."""
+    entity = await service.merge_entity(session, ref, data.into, viewer)
+    return json_response(entity, headers={"ETag": service.entity_validators(entity).etag})

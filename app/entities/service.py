@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Tags belong to articles; entities read the link table only to count and to untag.
@@ -11,14 +11,18 @@ from app.articles.models import article_entities_table, articles_table, publicly
 from app.articles.revisions import record_revisions
 from app.auth import Viewer
 from app.changes import begin_write
+from app.conditional import Validators, WriteConditions, make_etag
 from app.db import table_of, utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
-from app.errors import Conflict
+from app.errors import Conflict, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
-    commit_or_slug_conflict,
+    SlugRedirect,
+    commit_with_result,
     ensure_slug_free,
+    find_current_id,
+    forget_redirects,
     generate_slug,
     record_slug_change,
     resolve_ref,
@@ -74,6 +78,22 @@ def entity_public(row: Any) -> dict[str, Any]:
     }
 
 
+def entity_validators(entity: dict[str, Any]) -> Validators:
+    """Every edit sets ``updated_at``; ``article_count`` moves with articles, so it is part
+    of the tag too. ``Last-Modified`` covers the entity's own fields only."""
+    etag = make_etag(
+        "entity", entity["id"], entity["updated_at"].isoformat(), entity["article_count"]
+    )
+    return Validators(etag, entity["updated_at"])
+
+
+async def _check_if_match(
+    session: AsyncSession, entity_id: uuid.UUID, conditions: WriteConditions | None
+) -> None:
+    if conditions is not None and conditions.if_match is not None:
+        conditions.check(entity_validators(await load_entity(session, entity_id)).etag)
+
+
 def _public_query() -> Any:
     return select(*PUBLIC_COLUMNS, article_count_column().label("article_count"))
 
@@ -126,13 +146,15 @@ async def create_entity(session: AsyncSession, data: EntityCreate) -> dict[str, 
         search_text=build_search_text(data.name, *data.aliases),
     )
     session.add(entity)
-    await commit_or_slug_conflict(session, slug)
-    return await load_entity(session, entity.id)
+    return await commit_with_result(session, slug, lambda: load_entity(session, entity.id))
 
 
-async def update_entity(session: AsyncSession, ref: str, data: EntityUpdate) -> dict[str, Any]:
+async def update_entity(
+    session: AsyncSession, ref: str, data: EntityUpdate, conditions: WriteConditions | None = None
+) -> dict[str, Any]:
     await begin_write(session)
     entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    await _check_if_match(session, entity_id, conditions)
     entity = await session.get_one(Entity, entity_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
     new_slug = changes.pop("slug", None)
@@ -145,13 +167,20 @@ async def update_entity(session: AsyncSession, ref: str, data: EntityUpdate) -> 
     entity.search_text = build_search_text(entity.name, *entity.aliases)
     entity.updated_at = utcnow()
     session.add(entity)
-    await commit_or_slug_conflict(session, entity.slug)
-    return await load_entity(session, entity.id)
+    return await commit_with_result(session, entity.slug, lambda: load_entity(session, entity_id))
 
 
-async def delete_entity(session: AsyncSession, ref: str, *, force: bool, viewer: Viewer) -> None:
+async def delete_entity(
+    session: AsyncSession,
+    ref: str,
+    *,
+    force: bool,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
+) -> None:
     await begin_write(session)
     entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    await _check_if_match(session, entity_id, conditions)
     links = article_entities_table
     article_ids = list(
         (await session.execute(select(links.c.article_id).where(links.c.entity_id == entity_id)))
@@ -166,5 +195,84 @@ async def delete_entity(session: AsyncSession, ref: str, *, force: bool, viewer:
     if article_ids:
         await session.execute(delete(links).where(links.c.entity_id == entity_id))
         await record_revisions(session, article_ids, key_name=viewer.key_name)
+    await forget_redirects(session, KIND, entity_id)
     await session.execute(delete(entities).where(entities.c.id == entity_id))
     await session.commit()
+
+
+def merged_aliases(target: Entity, absorbed: Entity) -> list[str]:
+    """The target's aliases, then the absorbed entity's name and aliases; no repeats and
+    never the target's own name."""
+    aliases: list[str] = []
+    for alias in [*target.aliases, absorbed.name, *absorbed.aliases]:
+        if alias != target.name and alias not in aliases:
+            aliases.append(alias)
+    return aliases
+
+
+async def merge_entity(
+    session: AsyncSession, ref: str, into: str, viewer: Viewer
+) -> dict[str, Any]:
+    """Fold the entity ``ref`` into ``into``, in one transaction: its articles are tagged
+    with ``into`` instead (with a revision each), its name and aliases become aliases of
+    ``into``, its slugs and id redirect to ``into``, and it is removed."""
+    await begin_write(session)
+    source_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    target_id = await find_current_id(session, entities, KIND, into)
+    if target_id is None:
+        raise ValidationFailed(
+            f"Unknown entity {into!r}.", loc=["body", "into"], error_type="unknown_entity"
+        )
+    if target_id == source_id:
+        raise ValidationFailed(
+            "An entity cannot be merged into itself.",
+            loc=["body", "into"],
+            error_type="merge_into_itself",
+        )
+    source = await session.get_one(Entity, source_id, with_for_update=True)
+    target = await session.get_one(Entity, target_id, with_for_update=True)
+
+    links = article_entities_table
+    article_ids = list(
+        (await session.execute(select(links.c.article_id).where(links.c.entity_id == source_id)))
+        .scalars()
+        .all()
+    )
+    if article_ids:
+        already = links.alias("already")
+        await session.execute(
+            insert(links).from_select(
+                ["article_id", "entity_id"],
+                select(links.c.article_id, literal(target_id, type_=links.c.entity_id.type)).where(
+                    links.c.entity_id == source_id,
+                    ~exists().where(
+                        and_(
+                            already.c.article_id == links.c.article_id,
+                            already.c.entity_id == target_id,
+                        )
+                    ),
+                ),
+            )
+        )
+        await session.execute(delete(links).where(links.c.entity_id == source_id))
+
+    redirects = table_of(SlugRedirect)
+    await session.execute(
+        update(redirects)
+        .where(redirects.c.kind == KIND, redirects.c.target_id == source_id)
+        .values(target_id=target_id)
+    )
+    await session.execute(
+        insert(redirects),
+        [
+            {"kind": KIND, "slug": source.slug, "target_id": target_id},
+            {"kind": KIND, "slug": str(source_id), "target_id": target_id},
+        ],
+    )
+    target.aliases = merged_aliases(target, source)
+    target.search_text = build_search_text(target.name, *target.aliases)
+    target.updated_at = utcnow()
+    await session.flush()
+    await session.execute(delete(entities).where(entities.c.id == source_id))
+    await record_revisions(session, article_ids, key_name=viewer.key_name)
+    return await commit_with_result(session, target.slug, lambda: load_entity(session, target_id))
