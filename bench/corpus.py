@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -75,6 +74,9 @@ STREAM_LENGTH = 1 << 18
 
 authors_table = table_of(Author)
 entities_table = table_of(Entity)
+
+
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -415,7 +417,9 @@ class Corpus:
 
     # Stories ----------------------------------------------------------------------------
 
-    def _pick(self, items: Sequence[dict[str, Any]], cumulative: list[float], count: int) -> list:
+    def _pick(
+        self, items: Sequence[dict[str, Any]], cumulative: list[float], count: int
+    ) -> list[dict[str, Any]]:
         rng = self.rng
         total = cumulative[-1]
         picked: dict[int, None] = {}
@@ -443,7 +447,7 @@ class Corpus:
             base = base[: MAX_SLUG_LENGTH + 1].rsplit("-", 1)[0]
         return _free_slug(base, self._taken_slugs)
 
-    def story(self, index: int) -> tuple[dict[str, Any], list[dict], list[dict], dict[str, Any]]:
+    def story(self, index: int) -> tuple[Row, list[Row], list[Row], Row]:
         """Story ``index`` (0 is the oldest): its row, bylines, tags and revision 1."""
         rng = self.rng
         total = self.shape.articles
@@ -530,29 +534,6 @@ class Corpus:
                 batch = Batch()
         if batch.articles:
             yield batch
-
-    # Workload ---------------------------------------------------------------------------
-
-    def search_terms(self, count: int = 100) -> list[str]:
-        """``count`` words of the body text, from common to rare: the words are ranked by
-        how many blocks of the pool use them, and taken evenly from three bands."""
-        usage: Counter[str] = Counter()
-        function_words = set(self.function_words)
-        for block in self.blocks["paragraph"]:
-            usage.update({word.lower() for word in block.text.split()} - function_words)
-        ranked = [
-            word
-            for word, uses in usage.most_common()
-            if word.isalpha() and len(word) >= 4 and uses >= 3
-        ]
-        picker = random.Random(self.shape.seed + 1)
-        bands = [(0, 200, 0.3), (200, 1500, 0.5), (1500, len(ranked), 0.2)]
-        terms: list[str] = []
-        for low, high, share in bands:
-            band = ranked[low:high]
-            wanted = round(count * share) if share != bands[-1][2] else count - len(terms)
-            terms += picker.sample(band, min(wanted, len(band)))
-        return terms[:count]
 
     # Self-check -------------------------------------------------------------------------
 
@@ -647,12 +628,19 @@ def _check_bench_name(name: str, allow_any: bool) -> None:
 
 
 async def _recreate_postgresql(url: str, allow_any: bool) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     target = make_url(url)
     name = target.database or ""
     _check_bench_name(name, allow_any)
-    admin = await asyncpg.connect(_asyncpg_dsn(target.set(database="postgres")))
+    try:
+        admin = await asyncpg.connect(_asyncpg_dsn(target.set(database="postgres")), timeout=10)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise SystemExit(
+            f"Cannot reach PostgreSQL at {target.render_as_string(hide_password=True)} "
+            f"({type(exc).__name__}: {exc}). Start it, or benchmark SQLite with "
+            "--database-url sqlite:///bench/results/newsdesk_bench.db"
+        ) from exc
     try:
         quoted = '"' + name.replace('"', '""') + '"'
         await admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
