@@ -42,7 +42,14 @@ from app.schema import current_revision, head_revision
 from bench import corpus as corpus_module
 from bench import profile as profiler
 from bench import wrk
-from bench.server import MemorySampler, Server, cpu_seconds, free_port, postgres_backends
+from bench.server import (
+    MemorySampler,
+    Server,
+    cpu_seconds,
+    demand_seconds,
+    free_port,
+    postgres_backends,
+)
 from bench.statements import count_statements
 from bench.wrk import HttpRequest
 
@@ -350,15 +357,17 @@ def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
 def wait_until_idle(server: Server, database: str | None, limit: float = 60.0) -> float:
     """Wait for the server (and its database backends) to finish what wrk left in flight:
     requests still queued when a slow scenario stops would otherwise eat into the next
-    scenario's run. Idle means under 5 % of a core for a quarter of a second."""
+    scenario's run. Idle means that for two quarter-seconds in a row the processes neither
+    ran nor waited for a CPU more than 5 % of the time."""
     started = time.monotonic()
-    while time.monotonic() - started < limit:
+    quiet = 0
+    while quiet < 2 and time.monotonic() - started < limit:
         pids = [server.pid, *server.worker_pids()]
         pids += postgres_backends(database) if database else []
-        before = _cpu_snapshot(pids)
+        before = {pid: demand_seconds(pid) for pid in pids}
         time.sleep(0.25)
-        if _cpu_used(before, _cpu_snapshot(pids)) < 0.05 * 0.25:
-            break
+        used = sum(demand_seconds(pid) - before[pid] for pid in pids)
+        quiet = quiet + 1 if used < 0.05 * 0.25 else 0
     return time.monotonic() - started
 
 
@@ -405,7 +414,7 @@ def measure(
                     f"  {mark:>9}  {key:<13} {result.requests_per_second:>9,.0f} req/s  "
                     f"p99 {result.latency_ms.get('p99', 0):>8.1f} ms"
                     + (f"  {result.errors} errors" if result.errors else "")
-                    + (f"  (busy {drained:.1f} s after)" if drained > 1 else ""),
+                    + (f"  (busy {drained:.1f} s after)" if drained > 1.5 else ""),
                     flush=True,
                 )
                 if warm_up:

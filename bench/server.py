@@ -73,6 +73,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def demand_seconds(pid: int) -> float:
+    """Time the process's threads have run or waited to run (from /proc/…/schedstat): on a
+    busy machine a process with work to do may wait more than it runs, and it is not idle."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                    running, waiting = handle.read().split()[:2]
+                total += int(running) + int(waiting)
+    return total / 1e9
+
+
 def postgres_backends(database: str) -> list[int]:
     """Backends connected to ``database`` (their title is "postgres: … user database host")."""
     pids = []
