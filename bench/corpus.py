@@ -714,8 +714,44 @@ async def _copy(connection: Any, records: Records) -> None:
         await connection.copy_records_to_table(table, records=rows, columns=names)
 
 
+STORY_TABLES = ("article", "article_author", "article_entity", "article_revision")
+
+
+async def _drop_secondary_indexes(connection: Any) -> list[str]:
+    """Drop the story tables' indexes that back no constraint (whatever the migrations made
+    them), returning their definitions: building an index once after a load is much
+    cheaper than keeping it up to date row by row, and the result is the same."""
+    rows = await connection.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema() AND tablename = ANY($1::text[]) "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint) ORDER BY indexname",
+        list(STORY_TABLES),
+    )
+    for row in rows:
+        await connection.execute(f'DROP INDEX "{row["indexname"]}"')
+    return [row["indexdef"] for row in rows]
+
+
+async def _create_indexes(connections: list[Any], definitions: list[str]) -> None:
+    async def build(connection: Any, mine: list[str]) -> None:
+        await connection.execute("SET maintenance_work_mem = '256MB'")
+        for definition in mine:
+            await connection.execute(definition)
+
+    count = len(connections)
+    await asyncio.gather(
+        *(build(connection, definitions[n::count]) for n, connection in enumerate(connections))
+    )
+
+
 async def _load_postgresql(
-    url: str, corpus: Corpus, batch_size: int, jobs: int, report: LoadReport, progress: bool
+    url: str,
+    corpus: Corpus,
+    batch_size: int,
+    jobs: int,
+    report: LoadReport,
+    progress: bool,
+    defer_indexes: bool,
 ) -> None:
     """COPY the batches over ``jobs`` connections at once, one transaction a batch."""
     import asyncpg
@@ -740,6 +776,7 @@ async def _load_postgresql(
             ]
 
         started = time.perf_counter()
+        deferred = await _drop_secondary_indexes(first) if defer_indexes else []
         work: asyncio.Queue[tuple[Batch, Records] | None] = asyncio.Queue(maxsize=jobs)
 
         async def copier(connection: Any) -> None:
@@ -752,11 +789,16 @@ async def _load_postgresql(
         copiers = [asyncio.create_task(copier(connection)) for connection in connections]
         loop = asyncio.get_running_loop()
         batches = _batches_in_background(corpus, batch_size, to_records)
-        while (item := await loop.run_in_executor(None, next, batches, None)) is not None:
-            await work.put(item)
-        for _ in copiers:
-            await work.put(None)
-        await asyncio.gather(*copiers)
+        try:
+            while (item := await loop.run_in_executor(None, next, batches, None)) is not None:
+                await work.put(item)
+            for _ in copiers:
+                await work.put(None)
+            await asyncio.gather(*copiers)
+        finally:
+            for copier_task in copiers:
+                copier_task.cancel()
+            await _create_indexes(connections, deferred)
         # One bump for every item, as one API call per item would have made (done once at
         # the end: a bump per batch would make the parallel transactions wait on its lock).
         items = len(corpus.authors) + len(corpus.entities) + report.articles
@@ -774,7 +816,12 @@ async def _load_postgresql(
 
 
 def _load_sqlite(
-    url: str, corpus: Corpus, batch_size: int, report: LoadReport, progress: bool
+    url: str,
+    corpus: Corpus,
+    batch_size: int,
+    report: LoadReport,
+    progress: bool,
+    defer_indexes: bool,
 ) -> None:
     from sqlalchemy import create_engine, event, insert, update
 
@@ -798,16 +845,34 @@ def _load_sqlite(
             items = len(corpus.authors) + len(corpus.entities)
             connection.execute(bump.values(value=content_version_table.c.value + items))
         started = time.perf_counter()
-        for batch, _same in _batches_in_background(corpus, batch_size):
+        deferred: list[str] = []
+        if defer_indexes:
+            # As on PostgreSQL: the explicit indexes of the story tables are built once at
+            # the end from their own definitions (constraint indexes have no SQL and stay).
             with engine.begin() as connection:
-                connection.execute(insert(articles_table), batch.articles)
-                connection.execute(insert(article_authors_table), batch.bylines)
-                connection.execute(insert(article_entities_table), batch.tags)
-                connection.execute(insert(revisions_table), batch.revisions)
-                connection.execute(
-                    bump.values(value=content_version_table.c.value + len(batch.articles))
-                )
-            _count(report, batch, progress, started)
+                tables = ", ".join(f"'{name}'" for name in STORY_TABLES)
+                found = connection.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    f"AND sql IS NOT NULL AND tbl_name IN ({tables}) ORDER BY name"
+                ).all()
+                for name, _sql in found:
+                    connection.exec_driver_sql(f'DROP INDEX "{name}"')
+                deferred = [sql for _name, sql in found]
+        try:
+            for batch, _same in _batches_in_background(corpus, batch_size):
+                with engine.begin() as connection:
+                    connection.execute(insert(articles_table), batch.articles)
+                    connection.execute(insert(article_authors_table), batch.bylines)
+                    connection.execute(insert(article_entities_table), batch.tags)
+                    connection.execute(insert(revisions_table), batch.revisions)
+                    connection.execute(
+                        bump.values(value=content_version_table.c.value + len(batch.articles))
+                    )
+                _count(report, batch, progress, started)
+        finally:
+            with engine.begin() as connection:
+                for sql in deferred:
+                    connection.exec_driver_sql(sql)
         report.load_seconds = time.perf_counter() - started
         started = time.perf_counter()
         with engine.connect() as connection:
@@ -834,6 +899,7 @@ def build(
     *,
     batch_size: int = 1000,
     jobs: int = 2,
+    defer_indexes: bool = True,
     allow_any_database: bool = False,
     progress: bool = True,
 ) -> tuple[Corpus, LoadReport]:
@@ -845,9 +911,11 @@ def build(
     report = LoadReport(backend, 0, len(corpus.authors), len(corpus.entities))
     report.prepare_seconds = time.perf_counter() - started
     if backend == "postgresql":
-        asyncio.run(_load_postgresql(url, corpus, batch_size, jobs, report, progress))
+        asyncio.run(
+            _load_postgresql(url, corpus, batch_size, jobs, report, progress, defer_indexes)
+        )
     else:
-        _load_sqlite(url, corpus, batch_size, report, progress)
+        _load_sqlite(url, corpus, batch_size, report, progress, defer_indexes)
     return corpus, report
 
 
@@ -881,6 +949,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--batch-size", type=int, default=1000, help="stories a transaction")
     parser.add_argument(
+        "--keep-indexes",
+        action="store_true",
+        help="keep secondary indexes up to date while loading instead of building them after",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=2, help="PostgreSQL connections loading at once (default 2)"
     )
     parser.add_argument("--allow-any-database", action="store_true", help=argparse.SUPPRESS)
@@ -891,6 +964,7 @@ def main(argv: list[str] | None = None) -> None:
         shape,
         batch_size=args.batch_size,
         jobs=args.jobs,
+        defer_indexes=not args.keep_indexes,
         allow_any_database=args.allow_any_database,
     )
     print(describe(report))
