@@ -39,6 +39,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app migrations
+	$(BIN)/hadolint -t warning Dockerfile
 
 format: install
 	$(BIN)/ruff format .

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     db_pool_size: int = Field(10, ge=1, description="Connections each worker keeps open.")
+    workers: int = Field(
+        1, ge=1, description="Worker processes of `newsdesk serve` when --workers is not given."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -103,7 +103,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        target,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        pool_timeout=10,
+        # A database that stops answering must not hang requests: give up and answer 503.
+        connect_args={"timeout": 5, "command_timeout": 30},
     )
 
 

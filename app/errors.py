@@ -205,6 +205,13 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
+def _request_id_header(request: Request) -> dict[str, str]:
+    # The last-resort handler answers from outside the request middleware, so the request
+    # id that middleware adds to every other response is added here.
+    request_id = getattr(request.state, "request_id", None)
+    return {"X-Request-ID": request_id} if request_id else {}
+
+
 async def handle_database_error(request: Request, exc: Exception) -> Response:
     logger.warning("database unavailable: %s", type(exc).__name__)
     return problem_response(
@@ -212,7 +219,7 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
         "The database is unavailable; try again shortly.",
         type_name="service-unavailable",
         instance=request.url.path,
-        headers={"Retry-After": "1"},
+        headers={"Retry-After": "1", **_request_id_header(request)},
     )
 
 
@@ -221,7 +228,10 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         return await handle_database_error(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
-        500, "The server failed to answer this request.", instance=request.url.path
+        500,
+        "The server failed to answer this request.",
+        instance=request.url.path,
+        headers=_request_id_header(request),
     )
 
 

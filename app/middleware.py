@@ -1,7 +1,10 @@
-"""Per-request plumbing as one plain ASGI middleware (cheaper than a stack of them):
-the request id, the request body limit and the caching headers of every response."""
+"""Per-request plumbing as one plain ASGI middleware (cheaper than a stack of them): the
+request id, the request body limit, the caching headers of every response, the request
+metrics and the access log line."""
 
+import logging
 import re
+import time
 import uuid
 from collections.abc import MutableMapping
 from typing import Any
@@ -10,10 +13,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import is_connection_error, problem_response
+from app.logs import ACCESS_LOGGER, request_id_var
+from app.metrics import UNMATCHED_ROUTE, observe_request
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _CACHEABLE_STATUS = {200, 203, 301, 304, 308}
+
+access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -21,6 +28,17 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
+
+
+def route_template(scope: Scope, root_path: str) -> str:
+    """The path template of the route that answered (``/v1/articles/{ref}``), which the
+    router leaves in the scope once it has matched; a fixed label when nothing matched."""
+    template = getattr(scope.get("route"), "path_format", None)
+    if isinstance(template, str) and template:
+        return template
+    # A mounted app (the static files) leaves no route, but extends the root path.
+    mounted = str(scope.get("root_path", ""))[len(root_path) :]
+    return f"{mounted}/{{path}}" if mounted else UNMATCHED_ROUTE
 
 
 class RequestPlumbing:
@@ -33,6 +51,8 @@ class RequestPlumbing:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        root_path: str = scope.get("root_path", "")
         sent = _header(scope, b"x-request-id")
         incoming = sent.decode("latin-1") if sent else ""
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -44,6 +64,7 @@ class RequestPlumbing:
             and scope["method"] in {"GET", "HEAD"}
             and scope["path"].startswith("/v1/")
         )
+        status = 0
 
         received = 0
 
@@ -57,6 +78,7 @@ class RequestPlumbing:
             return message
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
@@ -71,11 +93,46 @@ class RequestPlumbing:
                     headers.add_vary_header("Authorization")
             await send(message)
 
-        declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            response = problem_response(
-                413, "The request body is larger than this service accepts."
+        token = request_id_var.set(request_id)
+        try:
+            declared = _header(scope, b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                response = problem_response(
+                    413, "The request body is larger than this service accepts."
+                )
+                await response(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive_within_limit, send_with_headers)
+        except Exception as exc:
+            # The outermost error handler answers for it, with the status chosen here.
+            if not status:
+                status = 503 if is_connection_error(exc) else 500
+            raise
+        finally:
+            self._observe(scope, root_path, request_id, status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _observe(
+        scope: Scope, root_path: str, request_id: str, status: int, seconds: float
+    ) -> None:
+        method: str = scope["method"]
+        route = route_template(scope, root_path)
+        # A client that went away before any answer: nginx's 499 says just that.
+        status = status or 499
+        observe_request(method, route, status, seconds)
+        if access_logger.isEnabledFor(logging.INFO):
+            access_logger.info(
+                "%s %s %d",
+                method,
+                scope["path"],
+                status,
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                },
             )
-            await response(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive_within_limit, send_with_headers)

@@ -30,6 +30,10 @@ TAGS = [
         "description": "People, organisations, places, topics and events that articles are "
         "tagged with, with the other names they go by.",
     },
+    {
+        "name": "feeds",
+        "description": "Atom 1.0 and RSS 2.0 feeds of the newest published articles.",
+    },
     {"name": "keys", "description": "API keys (admins only). Only hashes are stored."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]

@@ -1,10 +1,11 @@
-"""Operations endpoints: liveness and readiness."""
+"""Operations endpoints: liveness, readiness and metrics."""
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import ServiceUnavailable, is_connection_error, problem_responses
+from app.metrics import CONTENT_TYPE, render_metrics
 from app.responses import json_response
 from app.schema import NotMigrated, ensure_migrated
 
@@ -45,3 +46,29 @@ async def readyz(request: Request) -> Response:
             raise ServiceUnavailable("The database does not answer.") from exc
         raise
     return json_response({"status": "ready", "revision": revision})
+
+
+@router.get(
+    "/metrics",
+    operation_id="getMetrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format: `http_requests_total` (labels `method`, "
+            "`route`, `status`) and the histogram `http_request_duration_seconds` (labels "
+            "`method`, `route`), summed over every worker of the server.",
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": 'http_requests_total{method="GET",route="/v1/articles/{ref}",'
+                    'status="200"} 1027.0\n',
+                }
+            },
+        }
+    },
+)
+async def metrics() -> Response:
+    """Request counts and durations by route template (`/v1/articles/{ref}`, not the
+    path asked for); requests that matched no route share the route `unmatched`."""
+    return Response(render_metrics(), media_type=CONTENT_TYPE)

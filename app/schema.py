@@ -6,10 +6,29 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Full-text search lives in objects the models do not describe (migration 0002): the
+# PostgreSQL tsvector column and its index, SQLite's FTS5 table, its shadow tables and
+# its key table. Comparing models with the database leaves them out.
+SEARCH_TABLE_PREFIX = "article_search"
+SEARCH_COLUMNS = {("article", "search_vector")}
+SEARCH_INDEXES = {"ix_article_search_vector"}
+
+
+def described_by_models(
+    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+) -> bool:
+    """Alembic's ``include_name``: False for the database objects that search keeps."""
+    if type_ == "table" and name and name.startswith(SEARCH_TABLE_PREFIX):
+        return False
+    if type_ == "column" and (parent_names.get("table_name"), name) in SEARCH_COLUMNS:
+        return False
+    return not (type_ == "index" and name in SEARCH_INDEXES)
 
 
 def migrations_path() -> Path:

@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 from app.config import get_settings
 from app.db import SortableText, UTCDateTime, async_url
 from app.models import metadata
+from app.schema import described_by_models
 
 config = context.config
 
@@ -42,6 +43,7 @@ def run_with(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=described_by_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -303,6 +303,13 @@ class ArticlePublic(BaseModel):
     )
 
 
+class RelatedArticle(ArticlePublic):
+    shared_entities: int = Field(
+        description="How many of the article's entities this one is tagged with too.",
+        examples=[3],
+    )
+
+
 ARTICLE_FIELDS = (
     "id",
     "slug",

@@ -5,12 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.articles import service
+from app.articles import formats, related, service
 from app.articles.models import (
     ARTICLE_FIELDS,
+    HEADLINE_EXAMPLE,
     ArticleCreate,
     ArticlePublic,
     ArticleUpdate,
+    RelatedArticle,
     ShownStatus,
     canonical_language,
 )
@@ -134,8 +136,9 @@ ParamsDep = Annotated[ListParams, Depends(list_params)]
 SortQuery = Annotated[
     str | None,
     Query(
-        description="published_at (default: -published_at), updated_at, created_at, headline; "
-        "`-` for descending, comma-separated.",
+        description="published_at (default: -published_at), updated_at, created_at, headline, "
+        "and with `q` relevance (then the default: `relevance,-published_at`, best match "
+        "first); `-` for descending, comma-separated. `relevance` without `q` is a 422.",
         examples=["-published_at"],
     ),
 ]
@@ -145,6 +148,20 @@ FieldsQuery = Annotated[
         description="Comma-separated keys to return per item (`id` always). Lists leave out "
         "body, body_html and body_text unless named here.",
         examples=["slug,headline,published_at"],
+    ),
+]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description="Full-text search over headline, standfirst and body in web-search "
+        'syntax: words are ANDed, `"a phrase"` matches words in a row, `-word` excludes, '
+        "`or` separates alternatives (`ruto trump or harris` is (Ruto and Trump) or "
+        "Harris). Case and accents are ignored; words are not stemmed. Each match gets "
+        "`snippet`, its best passage with the matched words in `<mark>` (the rest is "
+        "HTML-escaped), and the default sort becomes `relevance,-published_at`. A query "
+        "with no word left to look for (only punctuation or only exclusions) is a 422.",
+        examples=['"haiti mission" kenya -sudan'],
     ),
 ]
 LIST_ERRORS = problem_responses(400, 401, 422, 503)
@@ -158,14 +175,17 @@ async def _article_page(
     params: ListParams,
     sort: str | None,
     fields: str | None,
+    q: str | None,
 ) -> Response:
+    q = q.strip() if q else None
     items, next_cursor, total = await service.list_articles(
         session,
         filters=filters,
         params=params,
         sort=sort,
-        fields=parse_fields(fields, ARTICLE_FIELDS),
+        fields=parse_fields(fields, (*ARTICLE_FIELDS, "snippet") if q else ARTICLE_FIELDS),
         viewer=viewer,
+        q=q,
     )
     return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
 
@@ -183,12 +203,19 @@ async def list_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
-    """Newest published first. Anonymous callers see published articles only; editors
-    see every status and may filter by it. Pages are linked by opaque cursors."""
-    return await _article_page(request, session, viewer, filters, params, sort, fields)
+    """Newest published first, or best match first with `q`. Anonymous callers see
+    published articles only; editors see every status and may filter by it. Pages are
+    linked by opaque cursors; with `q` they follow the relevance order just the same.
+
+    Relevance: headline matches count most, then the standfirst, then the body. On
+    PostgreSQL an article's score depends on that article alone; on SQLite (bm25) it
+    also weighs how rare each word is in the whole collection, so a write between two
+    page requests can move scores a little."""
+    return await _article_page(request, session, viewer, filters, params, sort, fields, q)
 
 
 @router.get(
@@ -206,6 +233,7 @@ async def list_author_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -214,7 +242,7 @@ async def list_author_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+    return await _article_page(request, session, viewer, scoped, params, sort, fields, q)
 
 
 @router.get(
@@ -232,6 +260,7 @@ async def list_entity_articles(
     viewer: ViewerDep,
     filters: FiltersDep,
     params: ParamsDep,
+    q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
@@ -240,7 +269,7 @@ async def list_entity_articles(
     scoped = service.ArticleFilters(
         **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
     )
-    return await _article_page(request, session, viewer, scoped, params, sort, fields)
+    return await _article_page(request, session, viewer, scoped, params, sort, fields, q)
 
 
 @router.post(
@@ -308,3 +337,105 @@ async def delete_article(ref: str, session: WriteSessionDep, viewer: EditorDep) 
     `status=deleted` and can restore it."""
     await service.trash_article(session, ref, viewer)
     return Response(status_code=204)
+
+
+@router.get(
+    "/v1/articles/{ref}/related",
+    operation_id="listRelatedArticles",
+    summary="List related articles",
+    response_model=Page[RelatedArticle],
+    responses=MOVED | problem_responses(401, 404, 422, 503),
+)
+async def list_related_articles(
+    ref: str,
+    session: SessionDep,
+    viewer: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many, 1–100.")] = 20,
+) -> Response:
+    """Published articles tagged with at least one of this article's entities, those
+    sharing the most first, then the newest; never the article itself, nothing
+    unpublished or in the trash. The answer has the list envelope of every other list
+    (`data` and `meta`), so the same client code reads it; it is one ranked page:
+    `meta.next_cursor` is always null. Each item is an article summary plus
+    `shared_entities`."""
+    items = await related.list_related(session, ref, viewer=viewer, limit=limit)
+    return json_response({"data": items, "meta": {"limit": limit, "next_cursor": None}})
+
+
+NINJS_EXAMPLE = {
+    "uri": "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "standard": {"name": "ninjs", "version": "2.2", "schema": formats.NINJS_SCHEMA},
+    "type": "text",
+    "version": "1",
+    "firstcreated": "2024-11-08T18:30:00Z",
+    "versioncreated": "2024-11-08T18:30:00Z",
+    "pubstatus": "usable",
+    "language": "en",
+    "headlines": [{"role": "main", "contenttype": "text/plain", "value": HEADLINE_EXAMPLE}],
+    "bodies": [{"role": "main", "contenttype": "text/plain", "value": "President William Ruto…"}],
+    "by": "Capital News Reporter",
+    "located": "NAIROBI, Kenya",
+    "people": [{"name": "William Ruto", "rel": "mentioned", "literal": "william-ruto"}],
+    "organisations": [],
+    "places": [{"name": "Kenya", "rel": "mentioned", "uri": "http://www.wikidata.org/entity/Q114"}],
+    "subjects": [],
+    "events": [],
+}
+
+
+@router.get(
+    "/v1/articles/{ref}/ninjs",
+    operation_id="getArticleNinjs",
+    summary="Get an article as IPTC ninjs",
+    responses=MOVED
+    | problem_responses(401, 404, 503)
+    | {
+        200: {
+            "description": "An IPTC ninjs 2.2 document.",
+            "content": {
+                "application/json": {"schema": {"type": "object"}, "example": NINJS_EXAMPLE}
+            },
+        }
+    },
+)
+async def get_article_ninjs(
+    ref: str, request: Request, session: SessionDep, viewer: ViewerDep
+) -> Response:
+    """The article as an IPTC ninjs 2.2 document, valid against IPTC's JSON Schema, served
+    as `application/json` (ninjs has no registered media type of its own; `standard`
+    names the version and schema). `uri` is `urn:uuid:` plus the article id; `bodies`
+    holds the HTML and the plain text; `by` is the byline, `located` the dateline; the
+    tags are listed by type in `people`, `organisations`, `places`, `subjects` (topics)
+    and `events`, each with a Wikidata or GeoNames URI when the entity has that
+    external id, else its URL in this API. `pubstatus` is `usable` when published,
+    `withheld` for drafts and scheduled articles (with `embargoed`), `canceled` when
+    archived."""
+    document = await formats.article_ninjs(session, ref, viewer, str(request.base_url))
+    return json_response(document)
+
+
+@router.get(
+    "/v1/articles/{ref}/jsonld",
+    operation_id="getArticleJsonLd",
+    summary="Get an article as schema.org JSON-LD",
+    response_class=Response,
+    responses=MOVED
+    | problem_responses(401, 404, 503)
+    | {
+        200: {
+            "description": "A schema.org NewsArticle.",
+            "content": {"application/ld+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def get_article_jsonld(
+    ref: str, request: Request, session: SessionDep, viewer: ViewerDep
+) -> Response:
+    """A schema.org `NewsArticle` for search engines, ready to paste into a page's
+    `<script type="application/ld+json">`: `<`, `>` and `&` are written as `\\u003c`,
+    `\\u003e` and `\\u0026`, so no text in the article can close the script element.
+    `author` lists the byline as `Person`s in order, `publisher` is an `Organization`
+    named by `source`; tagged entities named in the headline or standfirst are what the
+    story is `about`, the others are `mentions`."""
+    document = await formats.article_jsonld(session, ref, viewer, str(request.base_url))
+    return Response(formats.script_safe_json(document), media_type="application/ld+json")

@@ -32,10 +32,12 @@ from app.articles.models import (
 )
 from app.articles.render import render_body
 from app.articles.revisions import snapshot_articles, write_revisions
+from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
 from app.authors.models import Author
 from app.changes import begin_write
 from app.db import table_of, utcnow
+from app.entities.extract import entities_named_in
 from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
@@ -246,13 +248,18 @@ async def list_articles(
     sort: str | None,
     fields: frozenset[str] | None,
     viewer: Viewer,
+    q: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     now = utcnow()
-    keys = parse_sort(sort, SORT_FIELDS, default="-published_at")
+    search = plan_search(q, session.get_bind().dialect.name) if q else None
+    sort_fields, default_sort = search_sorting(sort, SORT_FIELDS, search, "-published_at")
+    keys = parse_sort(sort, sort_fields, default=default_sort)
     columns = list(SUMMARY_COLUMNS)
     if fields is not None:
         columns += [column for column in BODY_COLUMNS if column.key in fields]
     query = select(*columns).where(*filter_conditions(filters, viewer, now))
+    if search is not None:
+        query = search.apply(query)
     rows, next_cursor = await fetch_page(
         session, query, keys=keys, id_column=articles.c.id, params=params
     )
@@ -264,6 +271,10 @@ async def list_articles(
         article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now, fields)
         for row in rows
     ]
+    if search is not None and (fields is None or "snippet" in fields):
+        snippets = await search.snippets(session, rows)
+        for item, row in zip(items, rows, strict=True):
+            item["snippet"] = snippets.get(row.id)
     total = await count_rows(session, query) if params.count else None
     return items, next_cursor, total
 
@@ -366,6 +377,23 @@ async def _replace_links(
             )
 
 
+async def _with_auto_tags(
+    session: AsyncSession, article: Article, tags: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """``tags`` (or the current tags) plus every entity the article's text names."""
+    if tags is None:
+        current = await session.execute(
+            select(article_entities_table.c.entity_id).where(
+                article_entities_table.c.article_id == article.id
+            )
+        )
+        tags = [{"id": entity_id} for entity_id in current.scalars()]
+    texts = [article.headline, article.standfirst, article.body_text]
+    known = {tag["id"] for tag in tags}
+    found = await entities_named_in(session, texts)
+    return tags + [entity.public() for entity in found if entity.id not in known]
+
+
 def _apply_body(article: Article, body: str) -> None:
     rendered = render_body(body)
     article.body = body
@@ -388,6 +416,14 @@ async def create_article(
     session: AsyncSession, data: ArticleCreate, viewer: Viewer
 ) -> dict[str, Any]:
     await begin_write(session)
+    article = await add_article(session, data, viewer)
+    await commit_or_slug_conflict(session, article.slug)
+    return await get_article(session, str(article.id), viewer)
+
+
+async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
+    """Create an article and its first revision in the caller's write, without committing,
+    so that one use case (an import batch) can add many in one transaction."""
     bylines = await resolve_authors(session, data.authors)
     tags = await resolve_entities(session, data.entities)
     if data.slug:
@@ -415,12 +451,13 @@ async def create_article(
         updated_at=now,
     )
     _apply_body(article, data.body)
+    if data.auto_tag:
+        tags = await _with_auto_tags(session, article, tags)
     session.add(article)
     await session.flush()
     await _replace_links(session, article.id, bylines, tags)
     await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
-    await commit_or_slug_conflict(session, slug)
-    return await get_article(session, str(article.id), viewer)
+    return article
 
 
 def _merge_image(current: dict[str, Any] | None, patch: ArticleImagePatch | MISSING | None) -> Any:
@@ -449,7 +486,21 @@ async def update_article(
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     await begin_write(session)
     row = await get_visible_row(session, ref, viewer)
-    article = await session.get_one(Article, row.id, with_for_update=True)
+    article = await patch_article(session, row.id, data, viewer)
+    if article is None:
+        await session.rollback()
+        return await get_article(session, str(row.id), viewer)
+    await commit_or_slug_conflict(session, article.slug)
+    return await get_article(session, str(article.id), viewer)
+
+
+async def patch_article(
+    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+) -> Article | None:
+    """Apply a merge patch in the caller's write, without committing: the article, now at
+    its next version with a revision, or None when the patch changes nothing; the caller
+    then rolls back (the transaction or its savepoint) to drop the edits already flushed."""
+    article = await session.get_one(Article, article_id, with_for_update=True)
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
 
@@ -473,20 +524,20 @@ async def update_article(
         setattr(article, name, _stored(value))
     if article.status == ArticleStatus.published and article.published_at is None:
         article.published_at = utcnow()
+    if data.auto_tag:
+        tags = await _with_auto_tags(session, article, tags)
     await _replace_links(session, article.id, bylines, tags)
     await session.flush()
 
     after = await snapshot_articles(session, [article.id])
     if after[article.id]["content"] == before[article.id]["content"]:
         # Nothing really changed: no new version, no revision.
-        await session.rollback()
-        return await get_article(session, str(row.id), viewer)
+        return None
     article.version += 1
     article.updated_at = utcnow()
     after[article.id]["version"] = article.version
     await write_revisions(session, after, viewer.key_name)
-    await commit_or_slug_conflict(session, article.slug)
-    return await get_article(session, str(article.id), viewer)
+    return article
 
 
 async def trash_article(session: AsyncSession, ref: str, viewer: Viewer) -> None:

@@ -1,6 +1,7 @@
 """Loads the demo data through the same services the API uses; running it again adds
 nothing, because every demo item has a fixed slug."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -23,31 +24,49 @@ async def _existing_slugs(session: AsyncSession, table: Any) -> set[str]:
     return set((await session.execute(select(table.c.slug))).scalars())
 
 
-async def load_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    added = {"authors": 0, "entities": 0, "articles": 0}
+async def _add_missing(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    table: Any,
+    items: list[dict[str, Any]],
+    create: Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]],
+) -> int:
+    """Create each item whose slug is not there yet, each in its own transaction."""
     async with sessionmaker() as session:
-        known = await _existing_slugs(session, authors_service.authors)
-    for author in AUTHORS:
-        if author["slug"] not in known:
+        known = await _existing_slugs(session, table)
+    added = 0
+    for item in items:
+        if item["slug"] not in known:
             async with sessionmaker() as session:
-                await authors_service.create_author(
-                    session, AuthorCreate.model_validate(author), SEED_VIEWER
-                )
-            added["authors"] += 1
-    async with sessionmaker() as session:
-        known = await _existing_slugs(session, entities_service.entities)
-    for entity in ENTITIES:
-        if entity["slug"] not in known:
-            async with sessionmaker() as session:
-                await entities_service.create_entity(session, EntityCreate.model_validate(entity))
-            added["entities"] += 1
-    async with sessionmaker() as session:
-        known = await _existing_slugs(session, articles_table)
-    for article in ARTICLES:
-        if article["slug"] not in known:
-            async with sessionmaker() as session:
-                await articles_service.create_article(
-                    session, ArticleCreate.model_validate(article), SEED_VIEWER
-                )
-            added["articles"] += 1
+                await create(session, item)
+            added += 1
     return added
+
+
+async def load_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    """Authors first, then entities, then the articles that refer to both."""
+    return {
+        "authors": await _add_missing(
+            sessionmaker,
+            authors_service.authors,
+            AUTHORS,
+            lambda session, item: authors_service.create_author(
+                session, AuthorCreate.model_validate(item), SEED_VIEWER
+            ),
+        ),
+        "entities": await _add_missing(
+            sessionmaker,
+            entities_service.entities,
+            ENTITIES,
+            lambda session, item: entities_service.create_entity(
+                session, EntityCreate.model_validate(item)
+            ),
+        ),
+        "articles": await _add_missing(
+            sessionmaker,
+            articles_table,
+            ARTICLES,
+            lambda session, item: articles_service.create_article(
+                session, ArticleCreate.model_validate(item), SEED_VIEWER
+            ),
+        ),
+    }

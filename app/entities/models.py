@@ -122,3 +122,34 @@ class MergeRequest(BaseModel):
         description="Ref (id or slug) of the entity that absorbs this one.",
         examples=["united-states"],
     )
+
+
+class ExtractRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        max_length=500_000,
+        description="Plain text to look for known entities in.",
+        examples=[
+            "Kenya's President William Ruto phoned Donald Trump to discuss U.S.-Kenya ties, "
+            "the Haiti mission and peace in South Sudan."
+        ],
+    )
+
+
+class EntityMatch(BaseModel):
+    entity: EntityRef
+    text: str = Field(description="The name or alias as written.", examples=["Ruto"])
+    start: int = Field(description="Offset of the first character, in code points.", examples=[25])
+    end: int = Field(description="Offset just past the last character.", examples=[29])
+
+
+class NamedEntity(EntityRef):
+    count: int = Field(description="How many times the text names it.", examples=[1])
+
+
+class ExtractResult(BaseModel):
+    matches: list[EntityMatch] = Field(description="Every match, in text order.")
+    entities: list[NamedEntity] = Field(
+        description="Each entity named, most often named first (ties: first named first)."
+    )

@@ -7,7 +7,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.auth import EditorDep, ViewerDep
 from app.db import SessionDep, WriteSessionDep
 from app.entities import service
-from app.entities.models import EntityCreate, EntityPublic, EntityType, EntityUpdate
+from app.entities.extract import extract_entities
+from app.entities.models import (
+    EntityCreate,
+    EntityPublic,
+    EntityType,
+    EntityUpdate,
+    ExtractRequest,
+    ExtractResult,
+)
 from app.errors import MOVED, problem_responses
 from app.pagination import ListParams, Page, list_params
 from app.responses import created_response, json_response, page_response, require_json_body
@@ -60,6 +68,25 @@ async def create_entity(
     """A slug is made from the name when none is given."""
     entity = await service.create_entity(session, data)
     return created_response(request, entity, f"/v1/entities/{entity['slug']}")
+
+
+@router.post(
+    "/extract",
+    operation_id="extractEntities",
+    summary="Find known entities in a text",
+    response_model=ExtractResult,
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+)
+async def extract(data: ExtractRequest, session: SessionDep, _viewer: EditorDep) -> Response:
+    """Every place the text names a known entity by its name or one of its aliases.
+    Names match case-sensitively (`US` is the country, `us` is not), only where the
+    characters just before and after are not letters or digits (`U.S.` in `U.S.-Kenya`,
+    `Kenya` in `Kenya's`, but not `Kenya` in `Kenyan`), and where matches overlap the
+    longest wins (`South Sudan` is one match, not also `Sudan`). `start` and `end` are
+    offsets in Unicode code points, as in `text[start:end]`. When two entities share a
+    name, the one whose own name it is wins over one that has it as an alias, then the
+    smaller slug. Creating articles with `auto_tag: true` uses the same matcher."""
+    return json_response(await extract_entities(session, data.text))
 
 
 @router.get(

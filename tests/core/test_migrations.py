@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from app.db import async_url
 from app.models import metadata
-from app.schema import alembic_config, head_revision
+from app.schema import alembic_config, described_by_models, head_revision
 
 
 def run_sync(url: str, fn: Any) -> Any:
@@ -28,7 +28,9 @@ def run_sync(url: str, fn: Any) -> Any:
 
 
 def differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": described_by_models}
+    )
     return list(compare_metadata(context, metadata))
 
 

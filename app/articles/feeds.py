@@ -1,0 +1,179 @@
+"""Atom 1.0 and RSS 2.0 feeds of the newest published articles."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from feedgen.feed import FeedGenerator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.articles.service import (
+    SUMMARY_COLUMNS,
+    ArticleFilters,
+    articles,
+    filter_conditions,
+    load_relations,
+)
+from app.auth import ANONYMOUS
+from app.db import SessionDep, utcnow
+from app.errors import problem_responses
+
+FEED_SIZE = 50
+ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
+RSS_MEDIA_TYPE = "application/rss+xml; charset=utf-8"
+FEED_TITLE = "Newsdesk"
+
+router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
+
+
+async def newest_articles(
+    session: AsyncSession, filters: ArticleFilters
+) -> tuple[list[Any], dict[Any, list[dict[str, Any]]], dict[Any, list[dict[str, Any]]]]:
+    """The newest published articles matching ``filters``, as anyone may see them."""
+    query = (
+        select(*SUMMARY_COLUMNS, articles.c.body_html)
+        .where(*filter_conditions(filters, ANONYMOUS, utcnow()))
+        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
+        .limit(FEED_SIZE)
+    )
+    rows = list((await session.execute(query)).all())
+    bylines, tags = await load_relations(session, [row.id for row in rows])
+    return rows, bylines, tags
+
+
+def _refs(values: list[str] | None) -> list[list[str]]:
+    groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values or []]
+    return [group for group in groups if group]
+
+
+def feed_filters(
+    author: Annotated[
+        list[str] | None,
+        Query(
+            description="Author refs joined by `,` (any of them); repeat to require all.",
+            examples=["capital-news-reporter"],
+        ),
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        Query(
+            description="Entity refs joined by `,` (any of them); repeat to require all: "
+            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
+            examples=["kenya"],
+        ),
+    ] = None,
+    section: Annotated[str | None, Query(examples=["politics"])] = None,
+) -> ArticleFilters:
+    return ArticleFilters(authors=_refs(author), entities=_refs(entity), section=section or None)
+
+
+FeedFiltersDep = Annotated[ArticleFilters, Depends(feed_filters)]
+
+
+def _subtitle(filters: ArticleFilters) -> str:
+    parts = []
+    for label, groups in (("by", filters.authors), ("about", filters.entities)):
+        parts += [f"{label} " + " or ".join(group) for group in groups]
+    if filters.section:
+        parts.append(f"in {filters.section}")
+    scope = f" {', '.join(parts)}" if parts else ""
+    return f"The {FEED_SIZE} newest published articles{scope}."
+
+
+def build_feed(
+    request: Request,
+    rows: list[Any],
+    bylines: dict[Any, list[dict[str, Any]]],
+    tags: dict[Any, list[dict[str, Any]]],
+    filters: ArticleFilters,
+    *,
+    rss: bool,
+) -> FeedGenerator:
+    base = str(request.base_url)
+    feed = FeedGenerator()
+    if rss:
+        # RSS 2.0's <author> must be an e-mail address: bylines go in dc:creator.
+        feed.load_extension("dc")
+    feed.id(str(request.url))
+    feed.title(FEED_TITLE)
+    feed.subtitle(_subtitle(filters))
+    feed.generator("Newsdesk")
+    feed.link(href=str(request.url), rel="self")
+    # feedgen makes the last link RSS's channel <link>: the same articles as JSON.
+    listing = request.url.replace(path="/v1/articles")
+    feed.link(href=str(listing), rel="alternate", type="application/json")
+    newest: datetime = max((row.updated_at for row in rows), default=utcnow()).replace(
+        microsecond=0
+    )
+    feed.updated(newest)
+    feed.lastBuildDate(newest)
+    for row in rows:
+        entry = feed.add_entry(order="append")
+        api_url = f"{base}v1/articles/{row.slug}"
+        entry.id(f"urn:uuid:{row.id}")
+        entry.guid(f"urn:uuid:{row.id}", permalink=False)
+        entry.title(row.headline)
+        entry.link(href=row.canonical_url or api_url, rel="alternate")
+        entry.published(row.published_at)
+        entry.updated(row.updated_at)
+        if row.standfirst:
+            entry.summary(row.standfirst)
+        if row.body_html:
+            entry.content(row.body_html, type="html")
+        for author in bylines.get(row.id, []):
+            if rss:
+                entry.dc.dc_creator(author["name"])
+            else:
+                entry.author({"name": author["name"], "uri": f"{base}v1/authors/{author['slug']}"})
+        if row.section:
+            entry.category(term=row.section, label=row.section)
+        for tag in tags.get(row.id, []):
+            entry.category(term=tag["slug"], label=tag["name"])
+    return feed
+
+
+FEED_ERRORS = problem_responses(422, 503)
+
+
+@router.get(
+    "/articles.atom",
+    operation_id="getAtomFeed",
+    summary="Atom feed of the newest articles",
+    response_class=Response,
+    responses=FEED_ERRORS
+    | {
+        200: {
+            "description": "An Atom 1.0 feed.",
+            "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def atom_feed(request: Request, session: SessionDep, filters: FeedFiltersDep) -> Response:
+    """The 50 newest published articles, newest first, as Atom 1.0, filtered like
+    listArticles by `author`, `entity` and `section` (unknown refs simply match nothing).
+    Entries link to `canonical_url`, or to the article in this API when it has none;
+    their ids are `urn:uuid:` plus the article id, so they survive slug changes."""
+    rows, bylines, tags = await newest_articles(session, filters)
+    feed = build_feed(request, rows, bylines, tags, filters, rss=False)
+    return Response(feed.atom_str(pretty=True), media_type=ATOM_MEDIA_TYPE)
+
+
+@router.get(
+    "/articles.rss",
+    operation_id="getRssFeed",
+    summary="RSS feed of the newest articles",
+    response_class=Response,
+    responses=FEED_ERRORS
+    | {
+        200: {
+            "description": "An RSS 2.0 feed.",
+            "content": {"application/rss+xml": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def rss_feed(request: Request, session: SessionDep, filters: FeedFiltersDep) -> Response:
+    """The same articles as the Atom feed, as RSS 2.0; bylines are in `dc:creator`."""
+    rows, bylines, tags = await newest_articles(session, filters)
+    feed = build_feed(request, rows, bylines, tags, filters, rss=True)
+    return Response(feed.rss_str(pretty=True), media_type=RSS_MEDIA_TYPE)

@@ -1,0 +1,341 @@
+"""Full-text search for ``q``: web-search syntax, parsed once, run on either database.
+
+The query is parsed here, in Python, into alternatives of terms that must all match or
+must not match (``ruto trump or harris -biden`` is (ruto AND trump) OR (harris AND NOT
+biden), the way PostgreSQL's ``websearch_to_tsquery`` reads it). Each database then gets
+the same parsed query in its own syntax, built from clean words only, so no user input
+can reach either engine's query language and both find the same articles:
+
+- PostgreSQL: ``article.search_vector``, a generated ``tsvector`` (headline weighted A,
+  standfirst B, body D) under a GIN index, queried with ``websearch_to_tsquery('simple')``
+  and ranked with ``ts_rank_cd``; snippets come from ``ts_headline``.
+- SQLite: the FTS5 table ``article_search`` (``unicode61 remove_diacritics 2``), kept in
+  step with ``article`` by triggers, ranked by ``bm25`` with column weights 10/4/1;
+  snippets come from ``snippet()``.
+
+Both tokenise alike: PostgreSQL indexes text that was first split and folded the way
+SQLite's tokenizer does it (``search_charset``), with no stemming and no stop words.
+"""
+
+import html
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnClause
+
+from app.articles.models import articles_table
+from app.articles.search_charset import DROPPED, FOLD_FROM, FOLD_TO, SEPARATOR_CLASS
+from app.errors import ValidationFailed
+from app.pagination import SortField
+
+MAX_QUERY_LENGTH = 500
+MAX_TERMS = 32
+RELEVANCE = "relevance"
+DEFAULT_SEARCH_SORT = "relevance,-published_at"
+
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO, DROPPED)
+_SEPARATORS = re.compile(SEPARATOR_CLASS)
+# Private-use characters mark matches inside snippets until the text is HTML-escaped.
+_MARK_START, _MARK_STOP = "\ue000", "\ue001"
+_SNIPPET_WORDS = 24
+_ELLIPSIS = "…"
+
+
+def words_of(value: str) -> list[str]:
+    """The words of ``value`` as both search engines see them (folded, not lower-cased)."""
+    # NUL is no separator to SQLite, but PostgreSQL refuses it in any text.
+    return _SEPARATORS.sub(" ", value.replace("\x00", " ").translate(_FOLD)).split()
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word, or a phrase of several words that must follow each other."""
+
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Terms that must all be there, and terms that must not be."""
+
+    required: tuple[Term, ...]
+    excluded: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """Alternatives of which any one may match."""
+
+    alternatives: tuple[Alternative, ...]
+
+
+@dataclass
+class _Token:
+    raw: str
+    quoted: bool
+    negated: bool
+
+
+def _lex(q: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position, length = 0, len(q)
+    while position < length:
+        char = q[position]
+        if char.isspace():
+            position += 1
+            continue
+        negated = False
+        if char == "-" and position + 1 < length and not q[position + 1].isspace():
+            negated = True
+            position += 1
+            char = q[position]
+        if char == '"':
+            end = q.find('"', position + 1)
+            end = length if end < 0 else end  # an unclosed quote runs to the end
+            tokens.append(_Token(q[position + 1 : end], quoted=True, negated=negated))
+            position = end + 1
+            continue
+        end = position
+        while end < length and not q[end].isspace() and q[end] != '"':
+            end += 1
+        tokens.append(_Token(q[position:end], quoted=False, negated=negated))
+        position = end
+    return tokens
+
+
+def parse_query(q: str) -> ParsedQuery:
+    """Parse web-search syntax; a query with nothing left to look for is a 422."""
+    alternatives: list[Alternative] = []
+    required: list[Term] = []
+    excluded: list[Term] = []
+    count = 0
+
+    def close_alternative() -> None:
+        # An alternative made only of exclusions would match almost everything; FTS5
+        # cannot say it and nobody means it, so it is left out on both databases.
+        if required:
+            alternatives.append(Alternative(tuple(required), tuple(excluded)))
+        required.clear()
+        excluded.clear()
+
+    for token in _lex(q):
+        if not token.quoted and not token.negated and token.raw.lower() == "or":
+            if required or excluded:
+                close_alternative()
+            continue
+        words = tuple(words_of(token.raw))
+        if not words:
+            continue  # punctuation only: "*", "-", "()", ":" …
+        count += 1
+        if count > MAX_TERMS:
+            raise ValidationFailed(
+                f"q may hold at most {MAX_TERMS} words or phrases.",
+                loc=["query", "q"],
+                error_type="search_too_long",
+            )
+        (excluded if token.negated else required).append(Term(words))
+    close_alternative()
+    if not alternatives:
+        raise ValidationFailed(
+            "q has no word to look for: give at least one word or phrase that is not "
+            "excluded with '-'.",
+            loc=["query", "q"],
+            error_type="search_empty",
+        )
+    return ParsedQuery(tuple(alternatives))
+
+
+def _quoted(term: Term) -> str:
+    # Words hold letters and digits only, so a double quote can never appear in them.
+    return '"' + " ".join(term.words) + '"'
+
+
+def fts5_query(parsed: ParsedQuery) -> str:
+    """The query in FTS5 syntax: every word quoted, so FTS5 operators stay inert."""
+    parts = []
+    for alternative in parsed.alternatives:
+        expression = "(" + " AND ".join(_quoted(term) for term in alternative.required) + ")"
+        if alternative.excluded:
+            excluded = " OR ".join(_quoted(term) for term in alternative.excluded)
+            expression = f"({expression} NOT ({excluded}))"
+        parts.append(expression)
+    return " OR ".join(parts)
+
+
+def websearch_query(parsed: ParsedQuery) -> str:
+    """The query in ``websearch_to_tsquery`` syntax, rebuilt from clean words."""
+    return " or ".join(
+        " ".join(
+            [_quoted(term) for term in alternative.required]
+            + ["-" + _quoted(term) for term in alternative.excluded]
+        )
+        for alternative in parsed.alternatives
+    )
+
+
+def _snippet_html(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    # Paragraph breaks and the joins between fields mean nothing inside one passage.
+    escaped = html.escape(" ".join(raw.split()), quote=False)
+    return escaped.replace(_MARK_START, "<mark>").replace(_MARK_STOP, "</mark>")
+
+
+class SearchPlan(ABC):
+    """How one parsed query filters, ranks and quotes articles on one database."""
+
+    def __init__(self, parsed: ParsedQuery) -> None:
+        self.parsed = parsed
+
+    @property
+    @abstractmethod
+    def rank(self) -> SortField:
+        """The relevance sort key: lower is better, so ascending order is best first."""
+
+    @abstractmethod
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """``query`` narrowed to the articles that match."""
+
+    @abstractmethod
+    async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
+        """The best passage of each row of a page, by id: one statement."""
+
+
+SEARCH_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
+SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
+# Headline A, standfirst B, body D: weights {D, C, B, A}.
+RANK_WEIGHTS: ColumnClause[Any] = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
+# 1: divide by 1 + log(length), so long bodies do not win by length alone.
+RANK_NORMALISATION = 1
+HEADLINE_OPTIONS = (
+    f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords={_SNIPPET_WORDS + 11}, "
+    f'MinWords={_SNIPPET_WORDS - 9}, MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
+)
+
+
+class PostgresSearch(SearchPlan):
+    def __init__(self, parsed: ParsedQuery) -> None:
+        super().__init__(parsed)
+        self.text = websearch_query(parsed)
+
+    def _tsquery(self) -> Any:
+        return func.websearch_to_tsquery(SIMPLE, bindparam("search_text", self.text))
+
+    @property
+    def rank(self) -> SortField:
+        # Negated so that ascending order is best first; float8 so that the value in a
+        # cursor compares exactly equal to the one computed again on the next page.
+        score = func.ts_rank_cd(RANK_WEIGHTS, SEARCH_VECTOR, self._tsquery(), RANK_NORMALISATION)
+        return SortField(-cast(score, Float(precision=53)), "float")
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        return query.where(SEARCH_VECTOR.op("@@")(self._tsquery()))
+
+    async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
+        if not rows:
+            return {}
+        article = articles_table
+        document = func.concat_ws(
+            "\n", article.c.headline, article.c.standfirst, article.c.body_text
+        )
+        query = select(
+            article.c.id,
+            func.ts_headline(SIMPLE, document, self._tsquery(), HEADLINE_OPTIONS),
+        ).where(article.c.id.in_([row.id for row in rows]))
+        return {
+            row_id: snippet
+            for row_id, raw in await session.execute(query)
+            if (snippet := _snippet_html(raw)) is not None
+        }
+
+
+# bm25 weights of the FTS5 columns: 10 for the headline, 4 the standfirst, 1 the body.
+_SQLITE_HITS = (
+    "SELECT article_search_key.article_id AS article_id, "
+    "article_search.rowid AS search_key, "
+    "bm25(article_search, 10.0, 4.0, 1.0) AS score "
+    "FROM article_search "
+    "JOIN article_search_key ON article_search_key.id = article_search.rowid "
+    "WHERE article_search MATCH :search_expression"
+)
+_SQLITE_SNIPPETS = (
+    "SELECT rowid, snippet(article_search, -1, :mark_start, :mark_stop, :ellipsis, :words) "
+    "FROM article_search WHERE article_search MATCH :search_expression AND rowid IN :keys"
+)
+
+
+class SqliteSearch(SearchPlan):
+    def __init__(self, parsed: ParsedQuery) -> None:
+        super().__init__(parsed)
+        self.expression = fts5_query(parsed)
+        self.hits = (
+            text(_SQLITE_HITS)
+            .bindparams(search_expression=self.expression)
+            .columns(article_id=Uuid(), search_key=Integer(), score=Float())
+            .subquery("search_hits")
+        )
+
+    @property
+    def rank(self) -> SortField:
+        # bm25 is lower for better matches: ascending order is best first.
+        return SortField(self.hits.c.score, "float")
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        return query.join(self.hits, self.hits.c.article_id == articles_table.c.id).add_columns(
+            self.hits.c.search_key
+        )
+
+    async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
+        if not rows:
+            return {}
+        keys = {int(row.search_key): row.id for row in rows}
+        query = text(_SQLITE_SNIPPETS).bindparams(
+            bindparam("keys", list(keys), expanding=True),
+            mark_start=_MARK_START,
+            mark_stop=_MARK_STOP,
+            ellipsis=_ELLIPSIS,
+            words=_SNIPPET_WORDS,
+            search_expression=self.expression,
+        )
+        return {
+            keys[int(key)]: snippet
+            for key, raw in await session.execute(query)
+            if (snippet := _snippet_html(raw)) is not None
+        }
+
+
+def plan_search(q: str, dialect_name: str) -> SearchPlan:
+    parsed = parse_query(q)
+    return PostgresSearch(parsed) if dialect_name == "postgresql" else SqliteSearch(parsed)
+
+
+def search_sorting(
+    sort: str | None, base: dict[str, SortField], plan: SearchPlan | None, default: str
+) -> tuple[dict[str, SortField], str]:
+    """The sort fields and default sort of a list, with ``relevance`` when searching."""
+    if plan is None:
+        names = {part.strip().lstrip("-+") for part in (sort or "").split(",")}
+        if RELEVANCE in names:
+            raise ValidationFailed(
+                "sort=relevance needs a search: add q.",
+                loc=["query", "sort"],
+                error_type="sort_needs_q",
+            )
+        return base, default
+    return base | {RELEVANCE: plan.rank}, DEFAULT_SEARCH_SORT

@@ -1,0 +1,110 @@
+"""A real ``newsdesk serve`` in a subprocess, on a migrated and seeded SQLite file, for
+tests that need a server on a port: a browser, several workers."""
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from app.db import create_engine, make_write_sessionmaker
+from app.demo.load import load_demo
+from app.schema import upgrade
+
+# Ports the test servers may take; CI machines shared with other jobs can narrow it.
+PORT_RANGE_ENV = "NEWSDESK_TEST_PORTS"
+DEFAULT_PORT_RANGE = "18300-18399"
+
+
+def newsdesk_command() -> str:
+    """The ``newsdesk`` script installed beside this Python."""
+    beside = Path(sys.executable).with_name("newsdesk")
+    found = str(beside) if beside.exists() else shutil.which("newsdesk")
+    assert found, "the newsdesk command is not installed (pip install -e .)"
+    return found
+
+
+def free_port() -> int:
+    first, _, last = os.environ.get(PORT_RANGE_ENV, DEFAULT_PORT_RANGE).partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORT_RANGE_ENV}={first}-{last}")
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+    env: dict[str, str]
+
+    def log_lines(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+
+def migrated_and_seeded(url: str) -> None:
+    """What `newsdesk migrate` and `newsdesk seed` do, without two slow process starts."""
+
+    async def seed() -> None:
+        engine = create_engine(url)
+        try:
+            await load_demo(make_write_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    upgrade(url)
+    asyncio.run(seed())
+
+
+@contextmanager
+def running_server(
+    folder: Path, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    url = f"sqlite:///{folder / 'server.db'}"
+    env |= {"NEWSDESK_DATABASE_URL": url} | (extra_env or {})
+    migrated_and_seeded(url)
+    port = free_port()
+    log = folder / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [newsdesk_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"newsdesk serve exited:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"newsdesk serve did not answer:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield Server(base_url, log, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
