@@ -4,7 +4,7 @@ every scenario, print a table and write the same figures as JSON.
     python -m bench.run                                  # PostgreSQL newsdesk_bench, 1 worker
     python -m bench.run --workers 1,2                    # and the 2-worker scale factor
     python -m bench.run --database-url sqlite:///bench/results/newsdesk_bench.db
-    python -m bench.run --reuse --scenarios story,search --profile search
+    python -m bench.run --reuse --scenarios story,search --profile story,search
 
 Each scenario runs ``--runs`` times (median reported) after a warm-up; the runs go round
 the scenarios in turn, so that a burst of other work on the machine spreads over all of
@@ -678,11 +678,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated subset of: %(default)s",
     )
     parser.add_argument("--port", type=int, help="server port (default: first free 18400-18499)")
-    parser.add_argument("--log-level", default="warning", help="server log level (warning)")
+    parser.add_argument(
+        "--log-level", default="info", help="server log level (info, the app's default)"
+    )
     parser.add_argument(
         "--statements", type=int, default=5, help="requests a scenario to count SQL (5; 0: off)"
     )
-    parser.add_argument("--profile", metavar="SCENARIO", help="py-spy the first worker count")
+    parser.add_argument(
+        "--profile",
+        metavar="SCENARIOS",
+        default="",
+        help="comma-separated scenarios to sample with py-spy (first worker count only)",
+    )
     parser.add_argument("--profile-seconds", type=float, default=15)
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/…)")
     args = parser.parse_args(argv)
@@ -691,8 +698,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [key for key in args.scenario_keys if key not in SPECS]
     if unknown:
         parser.error(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SPECS)}")
-    if args.profile and args.profile not in args.scenario_keys:
-        parser.error("--profile must name one of the chosen scenarios")
+    args.profile_keys = [part.strip() for part in args.profile.split(",") if part.strip()]
+    if any(key not in args.scenario_keys for key in args.profile_keys):
+        parser.error("--profile must name chosen scenarios")
     if not 1 <= args.articles <= corpus_module.MAX_ARTICLES:
         parser.error(f"--articles must be between 1 and {corpus_module.MAX_ARTICLES:,}")
     return args
@@ -702,7 +710,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if wrk.wrk_path() is None:
         raise SystemExit(wrk.INSTALL_HINT)
-    if args.profile and profiler.py_spy_path() is None:
+    if args.profile_keys and profiler.py_spy_path() is None:
         raise SystemExit(profiler.INSTALL_HINT)
     started = datetime.now(UTC)
     tag = started.strftime("%Y%m%d-%H%M%S")
@@ -720,7 +728,7 @@ def main(argv: list[str] | None = None) -> None:
     log_path = RESULTS_DIR / f"{tag}-server.log"
 
     by_workers: dict[int, list[dict[str, Any]]] = {}
-    profile_summary = None
+    profiles: dict[str, profiler.ProfileSummary] = {}
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, median of "
         f"{args.runs} after a {args.warmup:g} s warm-up; {backend}, "
@@ -756,13 +764,14 @@ def main(argv: list[str] | None = None) -> None:
                     for key, count in counted.items():
                         live[key].statements = count.as_dict()
             results = measure(server, scenarios, args, script_dir)
-            if args.profile and index == 0:
-                chosen = next(s for s in scenarios if s.spec.key == args.profile)
+            for key in args.profile_keys if index == 0 else []:
+                chosen = next(s for s in scenarios if s.spec.key == key)
                 if chosen.unsupported:
-                    print(f"  not profiling {chosen.spec.key}: {chosen.unsupported}")
-                else:
-                    print(f"  profiling {chosen.spec.key} for {args.profile_seconds:g} s ...")
-                    profile_summary = profile_scenario(server, chosen, args, script_dir, tag)
+                    print(f"  not profiling {key}: {chosen.unsupported}")
+                    continue
+                print(f"  profiling {key} for {args.profile_seconds:g} s ...", flush=True)
+                profiles[key] = profile_scenario(server, chosen, args, script_dir, tag)
+                wait_until_idle(server, _database_name(args.database_url))
         finally:
             server.stop()
         by_workers[workers] = scenario_rows(scenarios, results)
@@ -787,8 +796,9 @@ def main(argv: list[str] | None = None) -> None:
     if scale:
         print("## Scale factor (goal: 2 workers >= 1.6x one)\n")
         print(scale + "\n")
-    if profile_summary:
-        print(profiler.render(profile_summary) + "\n")
+    for key, summary in profiles.items():
+        print(f"## Profile of {SPECS[key].title}, {args.profile_seconds:g} s under wrk\n")
+        print(profiler.render(summary) + "\n")
     print(f"Load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if max(load_before[0], load_after[0]) > 1.0:
         print(
@@ -830,7 +840,7 @@ def main(argv: list[str] | None = None) -> None:
         "results": [
             {"workers": workers, "scenarios": rows} for workers, rows in by_workers.items()
         ],
-        "profile": profile_summary.as_dict() if profile_summary else None,
+        "profiles": {key: summary.as_dict() for key, summary in profiles.items()},
     }
     output = args.output or RESULTS_DIR / f"{tag}-{backend}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
