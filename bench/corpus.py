@@ -152,8 +152,9 @@ class Corpus:
     pool of rendered blocks; ``batches`` then yields the stories in publication order."""
 
     def __init__(self, shape: CorpusShape) -> None:
-        if not 1 <= shape.articles <= MAX_ARTICLES:
-            raise ValueError(f"articles must be between 1 and {MAX_ARTICLES:,}")
+        if not 0 <= shape.articles <= MAX_ARTICLES:
+            # No stories at all is allowed: the authors and entities that an import needs.
+            raise ValueError(f"articles must be between 0 and {MAX_ARTICLES:,}")
         self.shape = shape
         self.rng = random.Random(shape.seed)
         self.function_words = list(dict.fromkeys(vocab.FUNCTION_WORDS))

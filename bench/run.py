@@ -304,7 +304,7 @@ def create_editor_key(database_url: str) -> str:
 # Corpus -----------------------------------------------------------------------------
 
 
-async def _corpus_size(database_url: str) -> int | None:
+async def corpus_size(database_url: str) -> int | None:
     """Stories in the database if it is at the newest migration, else None."""
     engine = create_engine(database_url, pool_size=1)
     try:
@@ -325,13 +325,13 @@ def prepare_corpus(args: argparse.Namespace) -> dict[str, Any]:
         if corpus_module.backend_of(args.database_url) != "sqlite" or (
             corpus_module._sqlite_path(args.database_url).exists()
         ):
-            existing = asyncio.run(_corpus_size(args.database_url))
+            existing = asyncio.run(corpus_size(args.database_url))
         if existing == args.articles:
-            print(f"Reusing the corpus of {existing:,} stories in {_safe(args.database_url)}.")
+            print(f"Reusing the corpus of {existing:,} stories in {safe_url(args.database_url)}.")
             return {"reused": True, "articles": existing}
         print(f"No corpus of {args.articles:,} stories to reuse; building one.")
     shape = corpus_module.CorpusShape(articles=args.articles, seed=args.seed)
-    print(f"Building a corpus of {args.articles:,} stories in {_safe(args.database_url)} ...")
+    print(f"Building a corpus of {args.articles:,} stories in {safe_url(args.database_url)} ...")
     _corpus, report = corpus_module.build(args.database_url, shape, jobs=args.jobs)
     print(corpus_module.describe(report))
     return {"reused": False, **report.as_dict()}
@@ -464,7 +464,7 @@ def profile_scenario(
 # Reporting --------------------------------------------------------------------------
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -823,7 +823,7 @@ def main(argv: list[str] | None = None) -> None:
             "postgresql": _postgres_version(args.database_url),
             "wrk": wrk.wrk_path(),
         },
-        "database": {"backend": backend, "url": _safe(args.database_url), **corpus_info},
+        "database": {"backend": backend, "url": safe_url(args.database_url), **corpus_info},
         "wrk": {
             "threads": args.threads,
             "connections": args.connections,
