@@ -28,7 +28,7 @@ class ProfileSummary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "samples": self.samples,
-            "inclusive_percent": self.inclusive,
+            "app_inclusive_percent": self.inclusive,
             "own_percent": self.own,
             "areas_percent": self.areas,
             "collapsed_stacks": self.raw_path,
@@ -98,7 +98,17 @@ def _area(frames: list[str]) -> str:
     return "other"
 
 
+# Innermost frames of threads that only wait (py-spy cannot always tell them from busy
+# ones): the thread pool's idle workers, mostly.
+_WAITING = ("threading.py:Condition.wait", "threading.py:Event.wait", "selectors.py:")
+# The app's own outermost wrapper: every request passes through it.
+_WRAPPERS = ("app/middleware.py:",)
+
+
 def summarise(raw_path: Path, top: int = 25) -> ProfileSummary:
+    """Shares of the samples in which a thread was busy: by area (the innermost frame
+    that belongs to a known layer), by own time, and by inclusive time of the app's own
+    functions (where the request spends its time in the project's code)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     areas: Counter[str] = Counter()
@@ -109,11 +119,11 @@ def summarise(raw_path: Path, top: int = 25) -> ProfileSummary:
             continue
         count = int(count_text)
         frames = [_frame_name(frame) for frame in stack.split(";") if "(" in frame]
-        if not frames:
+        if not frames or frames[-1].startswith(_WAITING):
             continue
         total += count
         for name in set(frames):
-            if not name.startswith(_PLUMBING):
+            if name.startswith("app/") and not name.startswith(_WRAPPERS + _PLUMBING):
                 inclusive[name] += count
         own[frames[-1]] += count
         areas[_area(frames)] += count
@@ -137,6 +147,6 @@ def render(summary: ProfileSummary, top: int = 20) -> str:
     lines += [f"  {share:5.1f}%  {name}" for name, share in summary.areas]
     lines += ["", "Own time (innermost frame):"]
     lines += [f"  {share:5.1f}%  {name}" for name, share in summary.own[:top]]
-    lines += ["", "Inclusive time:"]
+    lines += ["", "Inclusive time of the app's own functions:"]
     lines += [f"  {share:5.1f}%  {name}" for name, share in summary.inclusive[:top]]
     return "\n".join(lines)
