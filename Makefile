@@ -45,5 +45,17 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The benchmark harness (bench/, README "Performance"): a fresh 10,000-story corpus in the
+# PostgreSQL database newsdesk_bench, every scenario, one worker. BENCH_ARGS adds options,
+# e.g. BENCH_ARGS="--workers 1,2" or BENCH_DATABASE_URL=sqlite:///bench/results/bench.db.
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1/newsdesk_bench
+BENCH_ARTICLES ?= 10000
+BENCH_ARGS ?=
+
+bench: install
+	@bash bench/ensure-wrk.sh
+	$(BIN)/python -m bench.run --database-url $(BENCH_DATABASE_URL) \
+		--articles $(BENCH_ARTICLES) --workers 1 $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache newsdesk.db*

@@ -1,0 +1,1 @@
+"""Load scenarios and data generators: they print figures and assert nothing."""

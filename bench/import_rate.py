@@ -1,0 +1,113 @@
+"""Import and export rates of the ``newsdesk`` command on the benchmark corpus.
+
+The corpus (built by ``bench.corpus``, or reused with ``--reuse``) is exported with
+``newsdesk export``; a second database, named after the first with ``_import`` added, is
+recreated with the same authors and entities and no stories, and the file goes back in
+with ``newsdesk import``. Both commands run as a user runs them, start-up included, so the
+figures are deterministic in what they do (the same corpus, the same file) if not in how
+long the machine lets them take. Alongside them: the generator's own load rate.
+
+    python -m bench.import_rate                      # PostgreSQL newsdesk_bench, 10,000
+    python -m bench.import_rate --database-url sqlite:///bench/results/newsdesk_bench.db
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from bench import corpus as corpus_module
+from bench.run import RESULTS_DIR, corpus_size, safe_url
+
+
+def import_url(database_url: str) -> str:
+    """The scratch database an import goes into, beside the corpus's own."""
+    url = make_url(database_url)
+    if corpus_module.backend_of(database_url) == "sqlite":
+        path = Path(url.database or "")
+        target = path.with_name(f"{path.stem}_import{path.suffix}")
+        return url.set(database=str(target)).render_as_string(hide_password=False)
+    return url.set(database=f"{url.database}_import").render_as_string(hide_password=False)
+
+
+def _newsdesk(database_url: str, *arguments: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    command = [str(Path(sys.executable).with_name("newsdesk")), *arguments]
+    env = dict(os.environ, NEWSDESK_DATABASE_URL=database_url, NEWSDESK_LOG_LEVEL="warning")
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - started, done
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    shape = corpus_module.CorpusShape(articles=args.articles, seed=args.seed)
+    result: dict[str, Any] = {"database": safe_url(args.database_url), "articles": args.articles}
+    existing = asyncio.run(corpus_size(args.database_url)) if args.reuse else None
+    if existing == args.articles:
+        print(f"Reusing the corpus of {existing:,} stories in {safe_url(args.database_url)}.")
+    else:
+        _corpus, report = corpus_module.build(args.database_url, shape, jobs=args.jobs)
+        print("generator: " + corpus_module.describe(report))
+        result["generator"] = report.as_dict()
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    export_file = RESULTS_DIR / f"corpus-{args.articles}.ndjson"
+    seconds, done = _newsdesk(args.database_url, "export", str(export_file))
+    if done.returncode != 0:
+        raise SystemExit(f"newsdesk export failed: {done.stderr.strip()}")
+    lines = sum(1 for _ in export_file.open("rb"))
+    megabytes = export_file.stat().st_size / 1e6
+    print(
+        f"export:    {lines:,} stories ({megabytes:,.1f} MB) in {seconds:.1f} s: "
+        f"{lines / seconds:,.0f} stories/s"
+    )
+    result["export"] = {"stories": lines, "megabytes": round(megabytes, 1), "seconds": seconds}
+
+    target = import_url(args.database_url)
+    people_only = corpus_module.CorpusShape(articles=0, seed=args.seed)
+    corpus_module.build(target, people_only, progress=False)
+    seconds, done = _newsdesk(target, "import", str(export_file))
+    if done.returncode != 0:
+        print(f"newsdesk import reported failures:\n{done.stderr.strip()[-2000:]}")
+    print(
+        f"import:    {lines:,} stories into {safe_url(target)} in {seconds:.1f} s: "
+        f"{lines / seconds:,.0f} stories/s (goal >= 5,000 on PostgreSQL)"
+    )
+    result["import"] = {
+        "stories": lines,
+        "seconds": seconds,
+        "stories_per_second": lines / seconds,
+        "exit_code": done.returncode,
+        "output": done.stdout.strip()[-2000:],
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_rate", description=__doc__)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("NEWSDESK_BENCH_DATABASE_URL", corpus_module.DEFAULT_PG_URL),
+    )
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=corpus_module.DEFAULT_SEED)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reuse", action="store_true", help="keep an existing corpus")
+    args = parser.parse_args(argv)
+    result = measure(args)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    backend = corpus_module.backend_of(args.database_url)
+    output = RESULTS_DIR / f"{stamp}-import-{backend}.json"
+    output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"Results: {output}")
+
+
+if __name__ == "__main__":
+    main()
