@@ -266,7 +266,9 @@ async def content_validators(
     the tag older than the data (the next revalidation then gets a fresh ``200``), never
     newer.
     """
-    counter, next_release = await content_state(session)
+    # The response cache has read the state already when it asks the app for a response.
+    known = getattr(request.state, "content_state", None)
+    counter, next_release = known if known is not None else await content_state(session)
     etag = make_etag(
         "content",
         audience(viewer),

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated origins allowed by CORS, or *."
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
+    response_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Memory each worker may use to keep anonymous responses; 0 turns it off.",
+    )
     db_pool_size: int = Field(10, ge=1, description="Connections each worker keeps open.")
     workers: int = Field(
         1, ge=1, description="Worker processes of `newsdesk serve` when --workers is not given."

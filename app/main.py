@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
 from app.authors.router import router as authors_router
+from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.entities.router import router as entities_router
@@ -40,11 +41,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
+    app.state.content_clock = None
     try:
         await ensure_migrated(engine)
         async with app.state.sessionmaker() as session:
             admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
             await ensure_bootstrap_key(session, admin_key)
+        if settings.response_cache_bytes:
+            app.state.content_clock = await open_clock(settings.database_url)
     except Exception as exc:
         if not is_connection_error(exc):
             await engine.dispose()
@@ -52,6 +56,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Start anyway: /readyz says 503 and requests recover once the database is back.
         logger.warning("database unreachable at start-up; serving 503 until it answers")
     yield
+    if app.state.content_clock is not None:
+        await app.state.content_clock.close()
     await engine.dispose()
 
 
@@ -71,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Innermost: what it keeps is the app's own answer, before CORS and the plumbing.
+    app.add_middleware(ResponseCache, max_bytes=settings.response_cache_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.auth import hash_key
+from app.changes import content_version_table
 from app.config import Settings
 from app.db import async_url, utcnow
 from app.keys.models import ApiKey
@@ -116,6 +117,13 @@ async def _empty_tables(engine: AsyncEngine) -> None:
         else:
             for table in reversed(tables):
                 await connection.execute(table.delete())
+        # Emptying tables behind the app's back is a change like any other: say so, or the
+        # response cache would rightly keep answering from before.
+        await connection.execute(
+            update(content_version_table)
+            .where(content_version_table.c.id == 1)
+            .values(value=content_version_table.c.value + 1)
+        )
         await connection.execute(
             ApiKey.__table__.insert(),
             [
@@ -178,7 +186,23 @@ def backend(
             if log.active and not statement.startswith("BEGIN"):
                 log.statements.append(statement)
 
+        count_clock_reads(app.state.content_clock, log)
         yield Backend(request.param, url, client, log)
+
+
+def count_clock_reads(clock: Any, log: StatementLog) -> None:
+    """The response cache reads the content state on its own connection; count those
+    reads as the statements they are."""
+    if clock is None:
+        return
+    read = clock.read
+
+    async def counted() -> Any:
+        if log.active:
+            log.statements.append("SELECT content state (response cache)")
+        return await read()
+
+    clock.read = counted
 
 
 @pytest.fixture

@@ -70,15 +70,21 @@ def migrated_and_seeded(url: str) -> None:
 
 @contextmanager
 def running_server(
-    folder: Path, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    folder: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    database_url: str | None = None,
 ) -> Iterator[Server]:
+    """A server on ``database_url`` as it is, or on a new seeded SQLite file in ``folder``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    url = f"sqlite:///{folder / 'server.db'}"
+    url = database_url or f"sqlite:///{folder / 'server.db'}"
     env |= {"NEWSDESK_DATABASE_URL": url} | (extra_env or {})
-    migrated_and_seeded(url)
+    if database_url is None:
+        migrated_and_seeded(url)
     port = free_port()
-    log = folder / "server.log"
+    log = folder / f"server-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [newsdesk_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
