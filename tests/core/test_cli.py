@@ -3,30 +3,51 @@
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 
+import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from app.config import Settings
+from app.cli import cli
+from app.config import Settings, get_settings
 from app.main import create_app
 
-NEWSDESK = [sys.executable, "-m", "app.cli"]
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def newsdesk(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"NEWSDESK_DATABASE_URL": url, "NEWSDESK_ADMIN_KEY": ""}
-    return subprocess.run(
-        [*NEWSDESK, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+@pytest.fixture
+def newsdesk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """The command in this process (starting Python again for each call is slow)."""
+    runner = CliRunner()
+
+    def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+        monkeypatch.setenv("NEWSDESK_DATABASE_URL", url)
+        monkeypatch.setenv("NEWSDESK_ADMIN_KEY", "")
+        get_settings.cache_clear()
+        result = runner.invoke(cli, list(args))
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+    yield run
+    get_settings.cache_clear()
 
 
 def test_serve_refuses_an_unmigrated_database(scratch_url: str) -> None:
-    result = newsdesk(scratch_url, "serve", "--port", "18099")
+    env = os.environ | {"NEWSDESK_DATABASE_URL": scratch_url, "NEWSDESK_ADMIN_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "18099"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode != 0
     assert "newsdesk migrate" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_migrate_seed_and_keys(scratch_url: str) -> None:
+def test_migrate_seed_and_keys(scratch_url: str, newsdesk: Run) -> None:
     assert newsdesk(scratch_url, "migrate").returncode == 0
     assert newsdesk(scratch_url, "migrate").returncode == 0
     first = newsdesk(scratch_url, "seed")
@@ -55,7 +76,7 @@ def test_migrate_seed_and_keys(scratch_url: str) -> None:
         assert client.get("/v1/articles?status=draft", headers=headers).json()["data"]
 
 
-def test_cli_reports_an_unreachable_database() -> None:
+def test_cli_reports_an_unreachable_database(newsdesk: Run) -> None:
     result = newsdesk("postgresql://nobody@127.0.0.1:1/none", "seed")
     assert result.returncode != 0
     assert "Cannot reach the database" in result.stderr
