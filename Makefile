@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate seed test lint format bench clean
+.PHONY: install run migrate seed test lint openapi-lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,33 @@ run: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install openapi-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app migrations
 	$(BIN)/hadolint -t warning Dockerfile
+
+# The OpenAPI document, written by `newsdesk openapi`, checked by Spectral and Redocly, and
+# turned into TypeScript types that a strict compile of client-check.ts must accept. The
+# node packages are pinned in tools/openapi/package-lock.json (npm registry only; their
+# install scripts are not needed and not run).
+OPENAPI_TOOLS := tools/openapi
+NODE_STAMP := $(OPENAPI_TOOLS)/node_modules/.installed
+
+$(NODE_STAMP): $(OPENAPI_TOOLS)/package.json $(OPENAPI_TOOLS)/package-lock.json
+	cd $(OPENAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+openapi-lint: install $(NODE_STAMP)
+	mkdir -p $(OPENAPI_TOOLS)/build
+	$(BIN)/newsdesk openapi --output $(OPENAPI_TOOLS)/build/openapi.json
+	cd $(OPENAPI_TOOLS) && node_modules/.bin/spectral lint --ruleset .spectral.yaml \
+		--fail-severity warn build/openapi.json
+	cd $(OPENAPI_TOOLS) && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		node_modules/.bin/redocly lint --config redocly.yaml build/openapi.json
+	cd $(OPENAPI_TOOLS) && node_modules/.bin/openapi-typescript build/openapi.json \
+		--default-non-nullable false --output build/newsdesk-api.d.ts
+	cd $(OPENAPI_TOOLS) && node_modules/.bin/tsc --project tsconfig.json --strict --noEmit
 
 format: install
 	$(BIN)/ruff format .
@@ -58,4 +80,4 @@ bench: install
 		--articles $(BENCH_ARTICLES) --workers 1 $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache newsdesk.db*
+	rm -rf $(VENV) $(OPENAPI_TOOLS)/node_modules $(OPENAPI_TOOLS)/build build *.egg-info .pytest_cache .mypy_cache .ruff_cache newsdesk.db*

@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -64,7 +65,20 @@ async def viewer_for_token(session: AsyncSession, token: str) -> Viewer:
     return Viewer(key_id=row.id, key_name=row.name, role=Role(row.role))
 
 
-async def get_viewer(request: Request) -> Viewer:
+# Declares the key in the OpenAPI document (``app.openapi`` completes it); ``get_viewer``
+# reads the header itself, so that a malformed one is a 401 rather than anonymous.
+BEARER_KEY = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="API key",
+    description="An API key as `Authorization: Bearer <key>` (`newsdesk keys create`, or "
+    "`createKey`). Operations list the role they need: `editor` keys read and write content "
+    "and see drafts; `admin` keys can do that too and manage keys.",
+    auto_error=False,
+)
+BearerKey = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)]
+
+
+async def get_viewer(request: Request, _declared: BearerKey) -> Viewer:
     token = bearer_token(request)
     if token is None:
         return ANONYMOUS
@@ -73,13 +87,17 @@ async def get_viewer(request: Request) -> Viewer:
         return await viewer_for_token(session, token)
 
 
-async def require_editor(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+async def require_editor(
+    viewer: Annotated[Viewer, Security(get_viewer, scopes=[Role.editor.value])],
+) -> Viewer:
     if viewer.role is None:
         raise Unauthorized("This needs an editor or admin API key.")
     return viewer
 
 
-async def require_admin(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+async def require_admin(
+    viewer: Annotated[Viewer, Security(get_viewer, scopes=[Role.admin.value])],
+) -> Viewer:
     if viewer.role is None:
         raise Unauthorized("This needs an admin API key.")
     if not viewer.is_admin:

@@ -344,6 +344,32 @@ def _input(file: Path) -> Iterator[BinaryIO]:
         yield stream
 
 
+@cli.command("openapi")
+def write_openapi(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write; standard output when left out.", dir_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Print the OpenAPI document (JSON) for generating clients; needs no database."""
+    import json
+
+    from app.config import Settings
+    from app.main import create_app
+
+    document = create_app(Settings()).openapi()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    try:
+        with _output(output) as out:
+            out.write(text.encode())
+    except OSError as exc:
+        _fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    if output is not None:
+        typer.echo(f"OpenAPI document written to {output}.", err=True)
+
+
 @keys_cli.command("create")
 def create_key(
     role: Annotated[Role, typer.Option(help="editor or admin.")],

@@ -284,10 +284,12 @@ _PROBLEM_DESCRIPTIONS = {
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries declaring problem+json errors."""
+    """OpenAPI ``responses`` entries declaring problem+json errors.
+
+    No ``model``: FastAPI would declare it as ``application/json`` too, which errors never
+    are. ``app.openapi`` adds the ``Problem`` schema to the document's components."""
     return {
         code: {
-            "model": Problem,
             "description": _PROBLEM_DESCRIPTIONS[code],
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }

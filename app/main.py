@@ -25,7 +25,7 @@ from app.errors import install_error_handlers, is_connection_error
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
-from app.openapi import DESCRIPTION, TAGS
+from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
 from app.responses import JSONBytesResponse
 from app.schema import ensure_migrated
@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A headless news-content API.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        # Relative: the server that serves the document, as when servers are left out.
+        servers=[{"url": "/", "description": "The server this document was read from."}],
+        license_info={"name": "MIT", "identifier": "MIT"},
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
     ):
         app.include_router(router)
+    install_openapi(app)
     _mount_docs(app)
     return app
 

@@ -53,7 +53,7 @@ def feed_filters(
         list[str] | None,
         Query(
             description="Author refs joined by `,` (any of them); repeat to require all.",
-            examples=["capital-news-reporter"],
+            examples=[["capital-news-reporter"]],
         ),
     ] = None,
     entity: Annotated[
@@ -61,7 +61,7 @@ def feed_filters(
         Query(
             description="Entity refs joined by `,` (any of them); repeat to require all: "
             "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
-            examples=["kenya"],
+            examples=[["kenya", "haiti,sudan"]],
         ),
     ] = None,
     section: Annotated[str | None, Query(examples=["politics"])] = None,

@@ -91,7 +91,7 @@ def article_filters(
         Query(
             description="Author refs joined by `,` (any of them); repeat the parameter to "
             "require all groups.",
-            examples=["capital-news-reporter"],
+            examples=[["capital-news-reporter"]],
         ),
     ] = None,
     entity: Annotated[
@@ -99,7 +99,7 @@ def article_filters(
         Query(
             description="Entity refs joined by `,` (any of them); repeat to require all: "
             "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
-            examples=["kenya"],
+            examples=[["kenya", "haiti,sudan"]],
         ),
     ] = None,
     entity_type: Annotated[
@@ -611,8 +611,8 @@ async def get_article_jsonld(
     viewer: ViewerDep,
     validators: ContentValidatorsDep,
 ) -> Response:
-    """A schema.org `NewsArticle` for search engines, ready to paste into a page's
-    `<script type="application/ld+json">`: `<`, `>` and `&` are written as `\\u003c`,
+    """A schema.org `NewsArticle` for search engines, ready to paste into a page's JSON-LD
+    script element as it is: `<`, `>` and `&` are written as `\\u003c`,
     `\\u003e` and `\\u0026`, so no text in the article can close the script element.
     `author` lists the byline as `Person`s in order, `publisher` is an `Organization`
     named by `source`; tagged entities named in the headline or standfirst are what the
