@@ -9,7 +9,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -106,6 +106,30 @@ class ValidationIssue(BaseModel):
 
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:newsdesk:problem:not-found",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "No article with ref 'ruto-trump-call'.",
+                    "instance": "/v1/articles/ruto-trump-call",
+                },
+                {
+                    "type": "urn:newsdesk:problem:validation-error",
+                    "title": "Unprocessable Entity",
+                    "status": 422,
+                    "detail": "The request is not valid: body.headline.",
+                    "instance": "/v1/articles",
+                    "errors": [
+                        {"loc": ["body", "headline"], "msg": "Field required", "type": "missing"}
+                    ],
+                },
+            ]
+        }
+    )
 
     type: str = Field(examples=["urn:newsdesk:problem:not-found"])
     title: str = Field(examples=["Not Found"])

@@ -200,6 +200,95 @@ class ArticleImagePatch(BaseModel):
 HEADLINE_EXAMPLE = (
     "Ruto Congratulates Trump in Phone Call, Discusses U.S.-Kenya Ties and Haiti Mission"
 )
+# The worked example: the request that files the story, and the article it becomes. The
+# test of the OpenAPI document checks that the second is what the first renders to. (No
+# null values: FastAPI leaves them out of the document, and the example would lose keys.)
+EXAMPLE_BODY = (
+    "President William Ruto phoned President-elect Donald Trump to congratulate him on his "
+    "election as the 47th President of the United States.\n\n"
+    "## Haiti\n\n"
+    "Ruto briefed Trump on Kenya's leadership of the Multinational Security Support Mission "
+    "in Haiti, which the United Nations backs, and invited the US to keep working with it.\n"
+)
+ARTICLE_CREATE_EXAMPLE: dict[str, Any] = {
+    "headline": HEADLINE_EXAMPLE,
+    "standfirst": "Kenya's president called the US president-elect to congratulate him and to "
+    "talk trade, security and the Haiti mission.",
+    "body": EXAMPLE_BODY,
+    "dateline": "NAIROBI, Kenya",
+    "language": "en",
+    "section": "politics",
+    "source": "Capital News",
+    "status": "published",
+    "published_at": "2024-11-08T18:30:00Z",
+    "canonical_url": "https://example.com/2024/11/ruto-congratulates-trump",
+    "image": {
+        "url": "https://example.com/images/state-house-nairobi.jpg",
+        "caption": "State House, Nairobi, where the call was made.",
+        "credit": "Capital News",
+    },
+    "authors": ["capital-news-reporter"],
+    "entities": ["william-ruto", "donald-trump", "kenya", "haiti"],
+    "auto_tag": True,
+}
+_EXAMPLE_ENTITIES = [
+    ("9b2f6a51-3c8e-4d1a-a7f0-2e5b8c4d6f10", "william-ruto", "William Ruto", "person"),
+    ("1d7c3e92-8a4b-4f6e-b0c5-7a9e2d1f3b24", "donald-trump", "Donald Trump", "person"),
+    ("c4e81f03-5b2d-4a97-8e6c-3f1a0b9d7e35", "kenya", "Kenya", "place"),
+    ("e6a0d2b7-9c1f-4e83-a5d4-0b7c8f2e6a46", "united-states", "United States", "place"),
+    ("5f3b9e18-2d7a-4c60-b1e9-8d4f6a0c2b57", "haiti", "Haiti", "place"),
+    ("a8d4c7f2-6e0b-4195-9c3a-5e2b1d8f4c68", "united-nations", "United Nations", "organization"),
+    (
+        "2c6e0a94-7f3d-4b28-8a1e-9f5c3b7d0e79",
+        "multinational-security-support-mission",
+        "Multinational Security Support Mission",
+        "organization",
+    ),
+]
+ARTICLE_EXAMPLE: dict[str, Any] = {
+    "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "slug": "ruto-congratulates-trump-in-phone-call",
+    **{key: ARTICLE_CREATE_EXAMPLE[key] for key in ("headline", "standfirst", "body")},
+    "body_html": "<p>President William Ruto phoned President-elect Donald Trump to congratulate "
+    "him on his election as the 47th President of the United States.</p>\n<h2>Haiti</h2>\n"
+    "<p>Ruto briefed Trump on Kenya's leadership of the Multinational Security Support "
+    "Mission in Haiti, which the United Nations backs, and invited the US to keep working "
+    "with it.</p>\n",
+    "body_text": "President William Ruto phoned President-elect Donald Trump to congratulate "
+    "him on his election as the 47th President of the United States.\n\nHaiti\n\nRuto "
+    "briefed Trump on Kenya's leadership of the Multinational Security Support Mission in "
+    "Haiti, which the United Nations backs, and invited the US to keep working with it.",
+    **{
+        key: ARTICLE_CREATE_EXAMPLE[key]
+        for key in (
+            "dateline",
+            "language",
+            "section",
+            "source",
+            "canonical_url",
+            "image",
+            "status",
+            "published_at",
+        )
+    },
+    "authors": [
+        {
+            "id": "7e1d4b8a-0c6f-4a2e-9b3d-5f8a2c7e1d90",
+            "slug": "capital-news-reporter",
+            "name": "Capital News Reporter",
+        }
+    ],
+    # auto_tag added the entities the text names that the request did not list.
+    "entities": [
+        {"id": id_, "slug": slug, "name": name, "type": type_}
+        for id_, slug, name, type_ in _EXAMPLE_ENTITIES
+    ],
+    "word_count": 50,
+    "reading_time_minutes": 1,
+    "version": 1,
+    "created_at": "2024-11-08T18:29:12Z",
+    "updated_at": "2024-11-08T18:29:12Z",
+}
 Headline = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(max_length=500_000)]
 Authors = Annotated[list[Ref], Field(max_length=50)]
@@ -244,6 +333,8 @@ class ArticleWrite(BaseModel):
 
 
 class ArticleCreate(ArticleWrite):
+    model_config = ConfigDict(json_schema_extra={"examples": [ARTICLE_CREATE_EXAMPLE]})
+
     headline: Headline = Field(examples=[HEADLINE_EXAMPLE])
     slug: Slug | None = Field(None, examples=["ruto-congratulates-trump-in-phone-call"])
     body: Body = Field("", description="Markdown (CommonMark).")
@@ -272,6 +363,8 @@ class ArticleUpdate(ArticleWrite):
 
 
 class ArticlePublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ARTICLE_EXAMPLE]})
+
     id: uuid.UUID
     slug: str = Field(examples=["ruto-congratulates-trump-in-phone-call"])
     headline: str = Field(
@@ -334,6 +427,15 @@ class ArticleRevisionPublic(ArticleRevisionSummary):
 
 
 class RelatedArticle(ArticlePublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {key: value for key, value in ARTICLE_EXAMPLE.items() if not key.startswith("body")}
+                | {"shared_entities": 3}
+            ]
+        }
+    )
+
     shared_entities: int = Field(
         description="How many of the article's entities this one is tagged with too.",
         examples=[3],

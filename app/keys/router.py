@@ -27,7 +27,8 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(requi
 async def create_key(
     data: KeyCreate, request: Request, session: WriteSessionDep, _admin: AdminDep
 ) -> Response:
-    """The secret is in `key`, shown this once; only its hash is stored."""
+    """Admins only. The answer holds the secret in `key`, shown this once: only its hash
+    is stored, so a lost secret means a new key. `role` is `editor` or `admin`."""
     key = await service.create_key(session, name=data.name, role=data.role)
     return created_response(request, key, f"/v1/keys/{key['id']}")
 
@@ -46,7 +47,8 @@ async def list_keys(
     params: Annotated[ListParams, Depends(list_params)],
     include_revoked: Annotated[bool, Query(description="Also list revoked keys.")] = False,
 ) -> Response:
-    """Without secrets."""
+    """Admins only. Names, roles and dates of the keys, never their secrets; revoked keys
+    only with `include_revoked=true`. Paged with cursors like every list."""
     items, next_cursor, total = await service.list_keys(
         session, params=params, include_revoked=include_revoked
     )
@@ -61,7 +63,8 @@ async def list_keys(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def get_key(key_id: uuid.UUID, session: SessionDep, _admin: AdminDep) -> Response:
-    """Without its secret; revoked keys show `revoked_at`."""
+    """Admins only. The key's name, role and dates, without its secret; a revoked key
+    shows when in `revoked_at`."""
     return json_response(await service.get_key(session, key_id))
 
 
@@ -73,6 +76,7 @@ async def get_key(key_id: uuid.UUID, session: SessionDep, _admin: AdminDep) -> R
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def revoke_key(key_id: uuid.UUID, session: WriteSessionDep, _admin: AdminDep) -> Response:
-    """The key stops working at once, on every worker."""
+    """Admins only. The key stops working at once, on every worker. It is kept, with
+    `revoked_at` set, and listed when `include_revoked=true` is asked for."""
     await service.revoke_key(session, key_id)
     return Response(status_code=204)

@@ -1,9 +1,11 @@
-"""The newsdesk command: migrate, seed, serve's refusal, keys create."""
+"""The newsdesk command: migrate, seed, serve's refusal, keys create, openapi."""
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -80,3 +82,25 @@ def test_cli_reports_an_unreachable_database(newsdesk: Run) -> None:
     result = newsdesk("postgresql://nobody@127.0.0.1:1/none", "seed")
     assert result.returncode != 0
     assert "Cannot reach the database" in result.stderr
+
+
+def test_openapi_writes_the_document_without_a_database(tmp_path: Path, newsdesk: Run) -> None:
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"
+    printed = newsdesk(unreachable, "openapi")
+    assert printed.returncode == 0, printed.stderr
+    document = json.loads(printed.stdout)
+    expected = create_app(Settings(database_url=unreachable)).openapi()
+    assert document == json.loads(json.dumps(expected))
+    assert document["paths"]["/v1/articles"]["get"]["operationId"] == "listArticles"
+
+    target = tmp_path / "openapi.json"
+    written = newsdesk(unreachable, "openapi", "--output", str(target))
+    assert written.returncode == 0, written.stderr
+    assert written.stdout == ""
+    assert json.loads(target.read_text(encoding="utf-8")) == document
+    assert str(target) in written.stderr
+
+    missing_folder = tmp_path / "no-such-folder" / "openapi.json"
+    failed = newsdesk(unreachable, "openapi", "--output", str(missing_folder))
+    assert failed.returncode == 1
+    assert "Cannot write" in failed.stderr
