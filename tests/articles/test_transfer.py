@@ -533,3 +533,30 @@ def test_an_imported_article_is_the_one_the_api_creates(
         assert by_slug["police-arrive-posted"] == by_slug["police-arrive-imported"]
     tagged = db.client.get("/v1/articles", params={"entity": "william-ruto"}).json()["data"]
     assert {"police-arrive-posted", "police-arrive-imported"} <= {a["slug"] for a in tagged}
+
+
+def test_a_batch_larger_than_a_rendering_chunk(db: Backend) -> None:
+    make_author(db.client, name="Achieng Odhiambo")
+    lines = []
+    for number in range(1, 231):
+        item: dict[str, Any] = {
+            "slug": f"story-{number}",
+            "headline": f"Story {number}",
+            "body": f"Paragraph *{number}*.",
+            "authors": ["achieng-odhiambo"],
+        }
+        if number == 120:
+            item["authors"] = ["nobody"]
+        if number == 205:
+            item["headline"] = "A \x00 in it"
+        lines.append((number, json.dumps(item).encode()))
+    report = db.run(_import, db.engine, lines, 500)
+    refused = db.name == "postgresql"
+    assert report.created == 229 - refused
+    assert [error.line for error in report.errors] == [120, 205][: 1 + refused]
+    listing = db.client.get(
+        "/v1/articles", params={"count": "true", "author": "achieng-odhiambo"}, headers=EDITOR
+    ).json()
+    assert listing["meta"]["total"] == 229 - refused
+    story = db.client.get("/v1/articles/story-230", headers=EDITOR).json()
+    assert story["body_html"] == "<p>Paragraph <em>230</em>.</p>\n"
