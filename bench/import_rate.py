@@ -5,16 +5,24 @@ The corpus (built by ``bench.corpus``, or reused with ``--reuse``) is exported w
 recreated with the same authors and entities and no stories, and the file goes back in
 with ``newsdesk import``. Both commands run as a user runs them, start-up included, so the
 figures are deterministic in what they do (the same corpus, the same file) if not in how
-long the machine lets them take. Alongside them: the generator's own load rate.
+long the machine lets them take. Alongside them: the generator's own load rate, and the
+processor time the import command itself used: the rest of its wall time it spent waiting
+for the database (on PostgreSQL, the server computing each row's search vector and
+updating the indexes).
+
+With ``--profile``, py-spy samples the import (every thread) and a summary says where the
+command's own time goes: validation, rendering, SQLAlchemy, the driver.
 
     python -m bench.import_rate                      # PostgreSQL newsdesk_bench, 10,000
     python -m bench.import_rate --database-url sqlite:///bench/results/newsdesk_bench.db
+    python -m bench.import_rate --reuse --profile    # the same, sampled by py-spy
 """
 
 import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -25,6 +33,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench import corpus as corpus_module
+from bench import profile as profile_module
 from bench.run import RESULTS_DIR, corpus_size, safe_url
 
 
@@ -38,12 +47,27 @@ def import_url(database_url: str) -> str:
     return url.set(database=f"{url.database}_import").render_as_string(hide_password=False)
 
 
-def _newsdesk(database_url: str, *arguments: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _newsdesk(
+    database_url: str, *arguments: str, profile_to: Path | None = None
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run the command: its wall time, the processor time it used, and how it ended."""
     command = [str(Path(sys.executable).with_name("newsdesk")), *arguments]
+    if profile_to is not None:
+        spy = profile_module.py_spy_path()
+        if spy is None:
+            raise SystemExit(profile_module.INSTALL_HINT)
+        record = [spy, "record", "--rate", "200", "--format", "raw"]
+        command = [*record, "--output", str(profile_to), "--", *command]
     env = dict(os.environ, NEWSDESK_DATABASE_URL=database_url, NEWSDESK_LOG_LEVEL="warning")
+    cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - started, done
+    return time.perf_counter() - started, _children_cpu_seconds() - cpu_before, done
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -59,7 +83,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     export_file = RESULTS_DIR / f"corpus-{args.articles}.ndjson"
-    seconds, done = _newsdesk(args.database_url, "export", str(export_file))
+    seconds, _cpu, done = _newsdesk(args.database_url, "export", str(export_file))
     if done.returncode != 0:
         raise SystemExit(f"newsdesk export failed: {done.stderr.strip()}")
     lines = sum(1 for _ in export_file.open("rb"))
@@ -73,20 +97,27 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     target = import_url(args.database_url)
     people_only = corpus_module.CorpusShape(articles=0, seed=args.seed)
     corpus_module.build(target, people_only, progress=False)
-    seconds, done = _newsdesk(target, "import", str(export_file))
+    profile_to = RESULTS_DIR / f"import-{args.articles}.pyspy.txt" if args.profile else None
+    seconds, cpu, done = _newsdesk(target, "import", str(export_file), profile_to=profile_to)
     if done.returncode != 0:
         print(f"newsdesk import reported failures:\n{done.stderr.strip()[-2000:]}")
     print(
         f"import:    {lines:,} stories into {safe_url(target)} in {seconds:.1f} s: "
-        f"{lines / seconds:,.0f} stories/s (goal >= 5,000 on PostgreSQL)"
+        f"{lines / seconds:,.0f} stories/s (goal >= 5,000 on PostgreSQL); the command "
+        f"used {cpu:.1f} s of processor time ({1000 * cpu / lines:.2f} ms a story)"
     )
     result["import"] = {
         "stories": lines,
         "seconds": seconds,
+        "command_cpu_seconds": cpu,
         "stories_per_second": lines / seconds,
         "exit_code": done.returncode,
         "output": done.stdout.strip()[-2000:],
     }
+    if profile_to is not None:
+        summary = profile_module.summarise(profile_to)
+        print(profile_module.render(summary))
+        result["import"]["profile"] = summary.as_dict()
     return result
 
 
@@ -100,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=corpus_module.DEFAULT_SEED)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--reuse", action="store_true", help="keep an existing corpus")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the import with py-spy (every thread)"
+    )
     args = parser.parse_args(argv)
     result = measure(args)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

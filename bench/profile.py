@@ -99,8 +99,14 @@ def _area(frames: list[str]) -> str:
 
 
 # Innermost frames of threads that only wait (py-spy cannot always tell them from busy
-# ones): the thread pool's idle workers, mostly.
-_WAITING = ("threading.py:Condition.wait", "threading.py:Event.wait", "selectors.py:")
+# ones): the thread pool's idle workers, mostly; a worker of ``asyncio.to_thread`` waiting
+# for its next job shows as its loop's own frame.
+_WAITING = (
+    "threading.py:Condition.wait",
+    "threading.py:Event.wait",
+    "selectors.py:",
+    "concurrent/futures/thread.py:_worker",
+)
 # The app's own outermost wrapper: every request passes through it.
 _WRAPPERS = ("app/middleware.py:",)
 

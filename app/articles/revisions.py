@@ -6,7 +6,7 @@ deleting or merging an entity can change the tags of thousands of articles in on
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -36,6 +36,21 @@ WRITABLE_COLUMNS = (
 )
 
 
+def revision_content(
+    columns: Mapping[Any, Any],
+    author_ids: Iterable[uuid.UUID],
+    entity_ids: Iterable[uuid.UUID],
+) -> dict[str, Any]:
+    """What a revision keeps of an article: its writable columns, its authors as ids in
+    byline order and its entities as ids in id order."""
+    content = {name: columns[name] for name in WRITABLE_COLUMNS}
+    published_at = content["published_at"]
+    content["published_at"] = published_at.isoformat() if published_at else None
+    content["authors"] = [str(author_id) for author_id in author_ids]
+    content["entities"] = sorted(str(entity_id) for entity_id in entity_ids)
+    return content
+
+
 async def snapshot_articles(
     session: AsyncSession, article_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
@@ -43,36 +58,34 @@ async def snapshot_articles(
     if not article_ids:
         return {}
     columns = [articles_table.c[name] for name in WRITABLE_COLUMNS]
-    rows = await session.execute(
-        select(articles_table.c.id, articles_table.c.version, *columns).where(
-            articles_table.c.id.in_(article_ids)
+    rows = (
+        await session.execute(
+            select(articles_table.c.id, articles_table.c.version, *columns).where(
+                articles_table.c.id.in_(article_ids)
+            )
         )
-    )
-    snapshots: dict[uuid.UUID, dict[str, Any]] = {}
-    for row in rows:
-        content = {name: getattr(row, name) for name in WRITABLE_COLUMNS}
-        published_at = content["published_at"]
-        content["published_at"] = published_at.isoformat() if published_at else None
-        content["authors"] = []
-        content["entities"] = []
-        snapshots[row.id] = {"version": row.version, "content": content}
-    bylines = await session.execute(
+    ).all()
+    bylines: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for article_id, author_id in await session.execute(
         select(article_authors_table.c.article_id, article_authors_table.c.author_id)
         .where(article_authors_table.c.article_id.in_(article_ids))
         .order_by(article_authors_table.c.article_id, article_authors_table.c.position)
-    )
-    for article_id, author_id in bylines:
-        snapshots[article_id]["content"]["authors"].append(str(author_id))
-    tags: dict[uuid.UUID, list[str]] = defaultdict(list)
+    ):
+        bylines[article_id].append(author_id)
+    tags: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for article_id, entity_id in await session.execute(
         select(article_entities_table.c.article_id, article_entities_table.c.entity_id).where(
             article_entities_table.c.article_id.in_(article_ids)
         )
     ):
-        tags[article_id].append(str(entity_id))
-    for article_id, entity_ids in tags.items():
-        snapshots[article_id]["content"]["entities"] = sorted(entity_ids)
-    return snapshots
+        tags[article_id].append(entity_id)
+    return {
+        row.id: {
+            "version": row.version,
+            "content": revision_content(row._mapping, bylines[row.id], tags[row.id]),
+        }
+        for row in rows
+    }
 
 
 async def write_revisions(

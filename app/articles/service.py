@@ -431,13 +431,21 @@ async def _with_auto_tags(
     return tags + [entity.public() for entity in found if entity.id not in known]
 
 
-def _apply_body(article: Article, body: str) -> None:
+def body_columns(body: str) -> dict[str, Any]:
+    """The stored columns of a Markdown body: its source and what is rendered from it."""
     rendered = render_body(body)
-    article.body = body
-    article.body_html = rendered.html
-    article.body_text = rendered.text
-    article.word_count = rendered.word_count
-    article.reading_time_minutes = rendered.reading_time_minutes
+    return {
+        "body": body,
+        "body_html": rendered.html,
+        "body_text": rendered.text,
+        "word_count": rendered.word_count,
+        "reading_time_minutes": rendered.reading_time_minutes,
+    }
+
+
+def _apply_body(article: Article, body: str) -> None:
+    for name, value in body_columns(body).items():
+        setattr(article, name, value)
 
 
 def _stored(value: Any) -> Any:
@@ -461,6 +469,33 @@ async def create_article(
     return await commit_with_result(session, data.slug, add_and_read)
 
 
+def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dict[str, Any]:
+    """Every column of a new article made from ``data``, its body rendered: what creating
+    one article writes, and what an import writes for each of many."""
+    published_at = data.published_at
+    if data.status == ArticleStatus.published and published_at is None:
+        published_at = now
+    return {
+        "id": uuid.uuid4(),
+        "slug": slug,
+        "headline": data.headline,
+        "standfirst": data.standfirst,
+        "dateline": data.dateline,
+        "language": data.language,
+        "section": data.section,
+        "source": data.source,
+        "canonical_url": _stored(data.canonical_url),
+        "image": data.image.model_dump(mode="json") if data.image else None,
+        "status": data.status.value,
+        "published_at": published_at,
+        **body_columns(data.body),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+
+
 async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
     """Create an article and its first revision in the caller's write, without committing,
     so that one use case (an import batch) can add many in one transaction."""
@@ -471,26 +506,7 @@ async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer
         slug = data.slug
     else:
         slug = await generate_slug(session, articles, KIND, data.headline)
-    now = utcnow()
-    published_at = data.published_at
-    if data.status == ArticleStatus.published and published_at is None:
-        published_at = now
-    article = Article(
-        slug=slug,
-        headline=data.headline,
-        standfirst=data.standfirst,
-        dateline=data.dateline,
-        language=data.language,
-        section=data.section,
-        source=data.source,
-        canonical_url=_stored(data.canonical_url),
-        image=data.image.model_dump(mode="json") if data.image else None,
-        status=data.status.value,
-        published_at=published_at,
-        created_at=now,
-        updated_at=now,
-    )
-    _apply_body(article, data.body)
+    article = Article(**new_article_columns(data, slug=slug, now=utcnow()))
     if data.auto_tag:
         tags = await _with_auto_tags(session, article, tags)
     session.add(article)

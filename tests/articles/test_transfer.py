@@ -20,7 +20,14 @@ from typer.testing import CliRunner
 
 from app.articles.models import ArticleCreate, revisions_table
 from app.articles.service import create_article
-from app.articles.transfer import EXPORT_FIELDS, IMPORT_VIEWER, export_lines
+from app.articles.transfer import (
+    EXPORT_FIELDS,
+    IMPORT_VIEWER,
+    LineError,
+    export_lines,
+    import_lines,
+)
+from app.changes import read_content_version
 from app.cli import cli
 from app.config import get_settings
 from app.db import make_sessionmaker, make_write_sessionmaker
@@ -347,3 +354,209 @@ def test_export_fails_clearly_and_leaves_an_existing_file_alone(
     assert "Cannot reach the database" in failed.stderr
     assert earlier.read_bytes() == b'{"slug": "kept"}\n'
     assert sorted(path.name for path in tmp_path.iterdir()) == ["articles.ndjson"]
+
+
+def _import_text(newsdesk: CliRunner, path: Path, lines: list[str]) -> Any:
+    path.write_text("\n".join(lines) + "\n")
+    return run(newsdesk, "import", str(path))
+
+
+def test_new_and_existing_articles_in_one_batch(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    made = newsroom(db.client)
+    target = tmp_path / "articles.ndjson"
+    run(newsdesk, "export", str(target))
+    items = [json.loads(line) for line in target.read_text().splitlines()]
+    for item in items:
+        if item["slug"] == made["draft"]["slug"]:
+            item["status"] = "published"
+            item["published_at"] = "2024-11-09T08:00:00Z"
+    news = [
+        {"slug": "nairobi-rains", "headline": "Nairobi rains", "authors": ["brian-mutua"]},
+        {"slug": "haiti-update", "headline": "Haiti update", "entities": ["haiti", "kenya"]},
+    ]
+    lines = [json.dumps(news[0]), *(json.dumps(item) for item in items), json.dumps(news[1])]
+
+    result = _import_text(newsdesk, target, lines)
+    assert result.exit_code == 0, result.output
+    assert "2 created, 1 updated, 3 unchanged, 0 failed" in result.stdout
+    draft = db.client.get(f"/v1/articles/{made['draft']['slug']}").json()
+    assert (draft["status"], draft["version"]) == ("published", 2)
+    rains = db.client.get("/v1/articles/nairobi-rains", headers=EDITOR).json()
+    assert [author["slug"] for author in rains["authors"]] == ["brian-mutua"]
+    assert (rains["status"], rains["version"]) == ("draft", 1)
+    haiti = db.client.get("/v1/articles/haiti-update", headers=EDITOR).json()
+    assert [entity["slug"] for entity in haiti["entities"]] == ["haiti", "kenya"]
+
+    again = _import_text(newsdesk, target, lines)
+    assert "0 created, 0 updated, 6 unchanged, 0 failed" in again.stdout
+
+
+def test_bad_lines_in_the_middle_of_a_batch_of_new_articles(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    newsroom(db.client)
+    renamed = make_article(db.client, headline="Budget day")
+    moved = db.client.patch(
+        f"/v1/articles/{renamed['slug']}", json={"slug": "budget-day-2025"}, headers=EDITOR
+    )
+    assert moved.status_code == 200
+    lines = [
+        '{"slug": "first-story", "headline": "First", "authors": ["achieng-odhiambo"]}',
+        '{"slug": "second-story", "headline": "Second", "entities": ["kenya", "atlantis"]}',
+        '{"slug": "third-story", "headline": "Third", "authors": ["nobody", "brian-mutua"]}',
+        '{"slug": "fourth-story", "headline": "Fourth", "status": "published"}',
+        '{"slug": "first-story", "headline": "First, again"}',
+        json.dumps({"slug": renamed["slug"], "headline": "On an old slug"}),
+        '{"slug": "fifth-story", "headline": "Fifth", "body": "*Words*, more words."}',
+    ]
+    result = _import_text(newsdesk, tmp_path / "new.ndjson", lines)
+    assert result.exit_code == 1
+    assert "3 created, 0 updated, 0 unchanged, 4 failed" in result.stdout
+    assert result.stderr.splitlines() == [
+        "line 2: Unknown entity 'atlantis'.",
+        "line 3: Unknown author 'nobody'.",
+        "line 5: slug: 'first-story' is already on line 1",
+        f"line 6: The slug {renamed['slug']!r} is already taken.",
+    ]
+    first = db.client.get("/v1/articles/first-story", headers=EDITOR).json()
+    assert first["headline"] == "First"
+    assert db.client.get("/v1/articles/fourth-story").status_code == 200
+    fifth = db.client.get("/v1/articles/fifth-story", headers=EDITOR).json()
+    assert (fifth["body_html"], fifth["word_count"]) == ("<p><em>Words</em>, more words.</p>\n", 3)
+    for missing in ("second-story", "third-story"):
+        assert db.client.get(f"/v1/articles/{missing}", headers=EDITOR).status_code == 404
+
+
+def test_a_slug_repeated_in_a_later_batch_is_refused_too(db: Backend) -> None:
+    lines = [
+        (1, b'{"slug": "once", "headline": "Once"}'),
+        (2, b'{"slug": "other", "headline": "Other"}'),
+        (3, b'{"slug": "once", "headline": "Twice"}'),
+    ]
+    report = db.run(_import, db.engine, lines, 2)
+    assert (report.created, report.updated) == (2, 0)
+    assert report.errors == [LineError(3, "slug: 'once' is already on line 1")]
+    assert db.client.get("/v1/articles/once", headers=EDITOR).json()["headline"] == "Once"
+
+
+async def _import(engine: AsyncEngine, lines: list[tuple[int, bytes]], batch_size: int) -> Any:
+    return await import_lines(make_write_sessionmaker(engine), lines, batch_size=batch_size)
+
+
+def test_a_row_the_database_refuses_leaves_out_only_its_line(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses a NUL character in text, which JSON and the models allow: the
+    bulk statements fail, and the batch goes in again line by line."""
+    lines = [
+        '{"slug": "before-it", "headline": "Before it"}',
+        '{"slug": "with-a-nul", "headline": "Nul \\u0000 inside"}',
+        '{"slug": "after-it", "headline": "After it"}',
+    ]
+    versions_before = db.run(_content_version, db.engine)
+    result = _import_text(newsdesk, tmp_path / "nul.ndjson", lines)
+    refused = db.name == "postgresql"
+    assert f"{3 - refused} created, 0 updated, 0 unchanged, {int(refused)} failed" in result.stdout
+    if refused:
+        assert result.stderr.startswith("line 2: the database refused it")
+    for slug in ("before-it", "after-it"):
+        article = db.client.get(f"/v1/articles/{slug}", headers=EDITOR).json()
+        assert article["version"] == 1
+    # One batch, one write: the counter the response cache reads moved on once.
+    assert db.run(_content_version, db.engine) == versions_before + 1
+
+
+async def _content_version(engine: AsyncEngine) -> int:
+    async with make_sessionmaker(engine)() as session:
+        return await read_content_version(session)
+
+
+def test_an_imported_article_is_the_one_the_api_creates(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    newsroom(db.client)
+    brian_id = db.client.get("/v1/authors/brian-mutua").json()["id"]
+    fields = {
+        "headline": "Kenyan police arrive in Port-au-Prince",
+        "standfirst": "The first 400 officers landed on Tuesday.",
+        "body": (
+            "## Arrival\n\nThe *first* officers of the [mission](https://example.com/m) "
+            "landed.<script>alert(1)</script>\n\n| unit | officers |\n|---|---|\n| A | 200 |\n\n"
+            "> We are ready, said the commander.\n\n```\ncode stays\n```\n"
+        ),
+        "dateline": "PORT-AU-PRINCE, Haiti",
+        "language": "en-gb",
+        "section": "world",
+        "source": "Capital News",
+        "canonical_url": "https://example.com/2024/06/kenyan-police-haiti",
+        "image": {"url": "https://example.com/airport.jpg", "credit": "Capital News"},
+        "status": "published",
+        "published_at": "2024-06-25T19:00:00.5+03:00",
+        "authors": ["achieng-odhiambo", brian_id, "achieng-odhiambo"],
+        "entities": ["kenya", "haiti", "william-ruto", "kenya"],
+    }
+    posted = make_article(db.client, slug="police-arrive-posted", **fields)
+    line = json.dumps(fields | {"slug": "police-arrive-imported"})
+    result = _import_text(newsdesk, tmp_path / "one.ndjson", [line])
+    assert "1 created, 0 updated, 0 unchanged, 0 failed" in result.stdout, result.output
+    imported = db.client.get("/v1/articles/police-arrive-imported").json()
+
+    def comparable(article: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in article.items()
+            if key not in {"id", "slug", "created_at", "updated_at"}
+        }
+
+    assert comparable(imported) == comparable(posted)
+    assert imported["word_count"] > 10
+    assert imported["created_at"] == imported["updated_at"]
+
+    def revision(slug: str) -> dict[str, Any]:
+        listing = db.client.get(f"/v1/articles/{slug}/revisions", headers=EDITOR).json()
+        assert [entry["version"] for entry in listing["data"]] == [1]
+        first = db.client.get(f"/v1/articles/{slug}/revisions/1", headers=EDITOR).json()
+        assert first["slug"] == slug
+        return {
+            key: value
+            for key, value in first.items()
+            if key not in {"slug", "created_at", "key_name"}
+        }
+
+    assert revision("police-arrive-imported") == revision("police-arrive-posted")
+    for query in ("port au prince", '"first 400 officers"', "commander -nobody"):
+        hits = db.client.get("/v1/articles", params={"q": query}).json()["data"]
+        by_slug = {hit["slug"]: hit["snippet"] for hit in hits}
+        assert set(by_slug) == {"police-arrive-posted", "police-arrive-imported"}, query
+        assert by_slug["police-arrive-posted"] == by_slug["police-arrive-imported"]
+    tagged = db.client.get("/v1/articles", params={"entity": "william-ruto"}).json()["data"]
+    assert {"police-arrive-posted", "police-arrive-imported"} <= {a["slug"] for a in tagged}
+
+
+def test_a_batch_larger_than_a_rendering_chunk(db: Backend) -> None:
+    make_author(db.client, name="Achieng Odhiambo")
+    lines = []
+    for number in range(1, 231):
+        item: dict[str, Any] = {
+            "slug": f"story-{number}",
+            "headline": f"Story {number}",
+            "body": f"Paragraph *{number}*.",
+            "authors": ["achieng-odhiambo"],
+        }
+        if number == 120:
+            item["authors"] = ["nobody"]
+        if number == 205:
+            item["headline"] = "A \x00 in it"
+        lines.append((number, json.dumps(item).encode()))
+    report = db.run(_import, db.engine, lines, 500)
+    refused = db.name == "postgresql"
+    assert report.created == 229 - refused
+    assert [error.line for error in report.errors] == [120, 205][: 1 + refused]
+    listing = db.client.get(
+        "/v1/articles", params={"count": "true", "author": "achieng-odhiambo"}, headers=EDITOR
+    ).json()
+    assert listing["meta"]["total"] == 229 - refused
+    story = db.client.get("/v1/articles/story-230", headers=EDITOR).json()
+    assert story["body_html"] == "<p>Paragraph <em>230</em>.</p>\n"
