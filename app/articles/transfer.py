@@ -223,16 +223,15 @@ async def import_lines(
     """Upsert the articles of numbered NDJSON lines (blank lines are skipped). After each
     batch, ``on_batch`` gets the running report and that batch's errors."""
     report = ImportReport()
-    slug_lines: dict[str, int] = {}
     batch: list[tuple[int, bytes]] = []
     for number, raw in lines:
         if raw.strip():
             batch.append((number, raw))
         if len(batch) >= batch_size:
-            await _import_batch(sessionmaker, batch, report, on_batch, slug_lines)
+            await _import_batch(sessionmaker, batch, report, on_batch)
             batch = []
     if batch:
-        await _import_batch(sessionmaker, batch, report, on_batch, slug_lines)
+        await _import_batch(sessionmaker, batch, report, on_batch)
     return report
 
 
@@ -241,41 +240,59 @@ async def _import_batch(
     batch: list[tuple[int, bytes]],
     report: ImportReport,
     on_batch: Callable[[ImportReport, list[LineError]], None] | None,
-    slug_lines: dict[str, int],
 ) -> None:
-    """Import one batch. ``slug_lines`` holds the line each slug of the file was first
-    seen on: a file holds each article once, so a later line with the same slug is
-    refused wherever the batches happen to split the file."""
+    """Import one batch: parse its lines, then write them in rounds."""
     errors: list[LineError] = []
     parsed: list[tuple[int, ArticleCreate]] = []
     for number, raw in batch:
         try:
-            data = parse_line(raw)
+            parsed.append((number, parse_line(raw)))
         except LineRejected as exc:
             errors.append(LineError(number, str(exc)))
-            continue
-        slug = data.slug or ""
-        first = slug_lines.setdefault(slug, number)
-        if first != number:
-            errors.append(LineError(number, f"slug: {slug!r} is already on line {first}"))
-            continue
-        parsed.append((number, data))
-    if parsed:
-        try:
-            outcomes, refused = await _write_batch(sessionmaker, parsed, bulk=True)
-        except DBAPIError as exc:
-            if is_connection_error(exc):
-                raise
-            # Nothing of the batch is in: write it again, each line in its own savepoint.
-            outcomes, refused = await _write_batch(sessionmaker, parsed, bulk=False)
-        report.created += outcomes["created"]
-        report.updated += outcomes["updated"]
-        report.unchanged += outcomes["unchanged"]
-        errors.extend(refused)
+    for round_lines in _rounds(parsed):
+        await _write_round(sessionmaker, round_lines, report, errors)
     errors.sort(key=lambda error: error.line)
     report.errors.extend(errors)
     if on_batch is not None:
         on_batch(report, errors)
+
+
+def _rounds(
+    parsed: list[tuple[int, ArticleCreate]],
+) -> list[list[tuple[int, ArticleCreate]]]:
+    """Split a batch so that no slug appears twice in a round. Rounds are written in turn,
+    so a later line with the same slug updates what the earlier one wrote, just as it
+    would have if the two lines had fallen into different batches: the last line wins."""
+    rounds: list[list[tuple[int, ArticleCreate]]] = []
+    seen: list[set[str]] = []
+    for number, data in parsed:
+        slug = data.slug or ""
+        depth = next((i for i in range(len(seen) - 1, -1, -1) if slug in seen[i]), -1) + 1
+        if depth == len(rounds):
+            rounds.append([])
+            seen.append(set())
+        rounds[depth].append((number, data))
+        seen[depth].add(slug)
+    return rounds
+
+
+async def _write_round(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    parsed: list[tuple[int, ArticleCreate]],
+    report: ImportReport,
+    errors: list[LineError],
+) -> None:
+    try:
+        outcomes, refused = await _write_batch(sessionmaker, parsed, bulk=True)
+    except DBAPIError as exc:
+        if is_connection_error(exc):
+            raise
+        # Nothing of the round is in: write it again, each line in its own savepoint.
+        outcomes, refused = await _write_batch(sessionmaker, parsed, bulk=False)
+    report.created += outcomes["created"]
+    report.updated += outcomes["updated"]
+    report.unchanged += outcomes["unchanged"]
+    errors.extend(refused)
 
 
 async def _write_batch(

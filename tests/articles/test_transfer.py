@@ -23,7 +23,6 @@ from app.articles.service import create_article
 from app.articles.transfer import (
     EXPORT_FIELDS,
     IMPORT_VIEWER,
-    LineError,
     export_lines,
     import_lines,
 )
@@ -413,15 +412,16 @@ def test_bad_lines_in_the_middle_of_a_batch_of_new_articles(
     ]
     result = _import_text(newsdesk, tmp_path / "new.ndjson", lines)
     assert result.exit_code == 1
-    assert "3 created, 0 updated, 0 unchanged, 4 failed" in result.stdout
+    assert "3 created, 1 updated, 0 unchanged, 3 failed" in result.stdout
     assert result.stderr.splitlines() == [
         "line 2: Unknown entity 'atlantis'.",
         "line 3: Unknown author 'nobody'.",
-        "line 5: slug: 'first-story' is already on line 1",
         f"line 6: The slug {renamed['slug']!r} is already taken.",
     ]
+    # The repeated slug is an upsert: the later line updates what the first one created.
     first = db.client.get("/v1/articles/first-story", headers=EDITOR).json()
-    assert first["headline"] == "First"
+    assert (first["headline"], first["version"]) == ("First, again", 2)
+    assert first["authors"] == []
     assert db.client.get("/v1/articles/fourth-story").status_code == 200
     fifth = db.client.get("/v1/articles/fifth-story", headers=EDITOR).json()
     assert (fifth["body_html"], fifth["word_count"]) == ("<p><em>Words</em>, more words.</p>\n", 3)
@@ -429,16 +429,22 @@ def test_bad_lines_in_the_middle_of_a_batch_of_new_articles(
         assert db.client.get(f"/v1/articles/{missing}", headers=EDITOR).status_code == 404
 
 
-def test_a_slug_repeated_in_a_later_batch_is_refused_too(db: Backend) -> None:
+@pytest.mark.parametrize("batch_size", [2, 500])
+def test_the_last_line_of_a_repeated_slug_wins_wherever_batches_split(
+    db: Backend, batch_size: int
+) -> None:
     lines = [
         (1, b'{"slug": "once", "headline": "Once"}'),
         (2, b'{"slug": "other", "headline": "Other"}'),
         (3, b'{"slug": "once", "headline": "Twice"}'),
+        (4, b'{"slug": "once", "headline": "Thrice"}'),
     ]
-    report = db.run(_import, db.engine, lines, 2)
-    assert (report.created, report.updated) == (2, 0)
-    assert report.errors == [LineError(3, "slug: 'once' is already on line 1")]
-    assert db.client.get("/v1/articles/once", headers=EDITOR).json()["headline"] == "Once"
+    report = db.run(_import, db.engine, lines, batch_size)
+    assert (report.created, report.updated, report.errors) == (2, 2, [])
+    once = db.client.get("/v1/articles/once", headers=EDITOR).json()
+    assert (once["headline"], once["version"]) == ("Thrice", 3)
+    revisions = db.client.get("/v1/articles/once/revisions", headers=EDITOR).json()["data"]
+    assert len(revisions) == 3
 
 
 async def _import(engine: AsyncEngine, lines: list[tuple[int, bytes]], batch_size: int) -> Any:
