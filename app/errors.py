@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 logger = logging.getLogger("newsdesk.errors")
 
@@ -209,6 +210,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         detail = f"No route matches {request.url.path}."
     elif status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        headers = {"Allow": ", ".join(_allowed_methods(request))}
+        return problem_response(status, detail, instance=request.url.path, headers=headers)
     elif status == 413:
         detail = "The request body is larger than this service accepts."
     return problem_response(
@@ -217,6 +220,19 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         instance=request.url.path,
         headers=dict(exc.headers) if exc.headers else None,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Each method of a path is its own route, and the router's 405 names only the first
+    route whose path matched; ``Allow`` must list them all (RFC 9110, section 15.5.6).
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def _request_id_header(request: Request) -> dict[str, str]:
