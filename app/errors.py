@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, compile_path
 
 logger = logging.getLogger("newsdesk.errors")
 
@@ -226,20 +226,31 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path.
+    """The methods of the resource at this path, as the OpenAPI document lists them.
 
     Each method of a path is its own route, and the router's 405 names only the first
     route whose path matched; ``Allow`` must list them all (RFC 9110, section 15.5.6).
-    HEAD is served wherever GET is (see RequestPlumbing).
+    Where templates overlap (``/v1/entities/extract`` and ``/v1/entities/{ref}``) the
+    most specific one is the resource. HEAD is served wherever GET is (RequestPlumbing).
     """
-    allowed = {
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in request.app.router.routes
-        )
-    }
+    path = request.scope["path"]
+    documented = [
+        (template.count("{"), template, operations)
+        for template, operations in request.app.openapi()["paths"].items()
+        if compile_path(template)[0].match(path)
+    ]
+    if documented:
+        operations = min(documented)[2]
+        allowed = {method.upper() for method in operations}
+    else:  # a route left out of the document, such as /docs
+        allowed = {
+            method
+            for method in _METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in request.app.router.routes
+            )
+        }
     if "GET" in allowed:
         allowed.add("HEAD")
     return [method for method in _METHODS if method in allowed]

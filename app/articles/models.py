@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -233,7 +234,8 @@ class ArticleWrite(BaseModel):
         description="Set to now on first publish when left out; a future time schedules it.",
         examples=["2024-11-08T18:30:00Z"],
     )
-    auto_tag: bool = Field(
+    # Strict: 0 or "yes" is not taken for a boolean; bad input is a 422.
+    auto_tag: StrictBool = Field(
         False,
         description="Also tag every known entity named in headline, standfirst and body.",
     )

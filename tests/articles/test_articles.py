@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import jsonschema
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR
@@ -296,3 +297,15 @@ def test_the_documented_language_pattern_is_the_one_enforced(client: TestClient)
             "/v1/articles", json={"headline": "x", "language": tag}, headers=EDITOR
         )
         assert response.status_code == 422
+
+
+@pytest.mark.parametrize("flag", [0, 1, "yes", "true"])
+def test_auto_tag_takes_only_a_boolean(client: TestClient, flag: object) -> None:
+    article = make_article(client, headline="Ruto calls Trump")
+    url = f"/v1/articles/{article['slug']}"
+    response = client.patch(url, json={"auto_tag": flag, "headline": "Changed"}, headers=EDITOR)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "auto_tag"]
+    assert client.get(url, headers=EDITOR).json()["headline"] == "Ruto calls Trump"
+    response = client.post("/v1/articles", json={"headline": "x", "auto_tag": flag}, headers=EDITOR)
+    assert response.status_code == 422

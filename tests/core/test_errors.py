@@ -37,6 +37,8 @@ def test_wrong_method_is_a_problem_with_allow(client: TestClient) -> None:
         ("POST", "/v1/authors/someone", "GET, HEAD, PATCH, DELETE"),
         ("DELETE", "/v1/entities", "GET, HEAD, POST"),
         ("PATCH", "/v1/keys", "GET, HEAD, POST"),
+        # /v1/entities/{ref} matches this path too, but the resource here is the extractor.
+        ("OPTIONS", "/v1/entities/extract", "POST"),
     ],
 )
 def test_allow_lists_every_method_of_the_path(
