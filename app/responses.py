@@ -66,8 +66,9 @@ async def refuse_nul_in_url(request: Request) -> None:
             error_type="string_nul",
         )
     for name, value in request.query_params.multi_items():
-        # A cursor never reaches the database as text; one that does not decode is a 400.
-        if name != "cursor" and "\x00" in name + value:
+        # Searches read NUL as a word separator, and a cursor never reaches the database
+        # as text (one that does not decode is a 400): both have their own rules.
+        if name not in {"q", "cursor"} and "\x00" in name + value:
             raise ValidationFailed(
                 "A query parameter may not contain the NUL character (U+0000).",
                 loc=["query", name],
