@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, compile_path
 
 logger = logging.getLogger("newsdesk.errors")
 
@@ -233,6 +234,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         detail = f"No route matches {request.url.path}."
     elif status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        headers = {"Allow": ", ".join(_allowed_methods(request))}
+        return problem_response(status, detail, instance=request.url.path, headers=headers)
     elif status == 413:
         detail = "The request body is larger than this service accepts."
     return problem_response(
@@ -241,6 +244,40 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         instance=request.url.path,
         headers=dict(exc.headers) if exc.headers else None,
     )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the resource at this path, as the OpenAPI document lists them.
+
+    Each method of a path is its own route, and the router's 405 names only the first
+    route whose path matched; ``Allow`` must list them all (RFC 9110, section 15.5.6).
+    Where templates overlap (``/v1/entities/extract`` and ``/v1/entities/{ref}``) the
+    most specific one is the resource. HEAD is served wherever GET is (RequestPlumbing).
+    """
+    path = request.scope["path"]
+    documented = [
+        (template.count("{"), template, operations)
+        for template, operations in request.app.openapi()["paths"].items()
+        if compile_path(template)[0].match(path)
+    ]
+    if documented:
+        operations = min(documented)[2]
+        allowed = {method.upper() for method in operations}
+    else:  # a route left out of the document, such as /docs
+        allowed = {
+            method
+            for method in _METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in request.app.router.routes
+            )
+        }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return [method for method in _METHODS if method in allowed]
 
 
 def _request_id_header(request: Request) -> dict[str, str]:

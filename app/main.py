@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -27,7 +27,7 @@ from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
-from app.responses import JSONBytesResponse
+from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
 
 logger = logging.getLogger("newsdesk")
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        dependencies=[Depends(refuse_nul_in_url), Depends(refuse_repeated_parameters)],
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -68,6 +68,12 @@ class PageMeta(BaseModel):
     total: int | None = Field(None, description="Only present when `count=true`.")
 
 
+def only_id_required(schema: dict[str, Any]) -> None:
+    """``json_schema_extra`` for list items: with ``fields`` any key but ``id`` may be left
+    out of an item, so the list's schema requires ``id`` only."""
+    schema["required"] = ["id"]
+
+
 class Page(BaseModel, Generic[ItemT]):
     data: list[ItemT]
     meta: PageMeta

@@ -2,13 +2,15 @@
 and the list envelope."""
 
 import uuid
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import orjson
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.errors import UnsupportedMediaType
+from app.errors import UnsupportedMediaType, ValidationFailed
 from app.pagination import ListParams, next_link
 
 # Timestamps leave as RFC 3339 UTC with a Z, to the second.
@@ -26,10 +28,106 @@ async def require_json_body(request: Request) -> None:
     has_body = request.headers.get("content-length", "0") not in {"0", ""} or (
         "transfer-encoding" in request.headers
     )
-    if has_body and not is_json_media_type(request.headers.get("content-type", "")):
+    if not has_body:
+        return
+    if not is_json_media_type(request.headers.get("content-type", "")):
         raise UnsupportedMediaType(
             "Send the body as application/json (PATCH also takes application/merge-patch+json)."
         )
+    await refuse_nul_characters(request)
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """A string holding U+0000 is a 422 on every database: PostgreSQL cannot store the
+    character at all, and SQLite would keep what PostgreSQL refuses."""
+    raw = await request.body()
+    if b"\\u0000" not in raw:  # JSON can carry NUL only as this escape
+        return
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return  # malformed JSON gets its own 400 from the body parser
+    where = _nul_location(document, ["body"])
+    if where is not None:
+        raise ValidationFailed(
+            "Text may not contain the NUL character (U+0000).",
+            loc=where,
+            error_type="string_nul",
+        )
+
+
+async def refuse_nul_in_url(request: Request) -> None:
+    """The same for the path and the query: no ref, filter or search can hold U+0000,
+    and PostgreSQL refuses to compare text with it."""
+    if "\x00" in request.url.path:
+        raise ValidationFailed(
+            "The path may not contain the NUL character (U+0000).",
+            loc=["path"],
+            error_type="string_nul",
+        )
+    for name, value in request.query_params.multi_items():
+        # Searches read NUL as a word separator, and a cursor never reaches the database
+        # as text (one that does not decode is a 400): both have their own rules.
+        if name not in {"q", "cursor"} and "\x00" in name + value:
+            raise ValidationFailed(
+                "A query parameter may not contain the NUL character (U+0000).",
+                loc=["query", name],
+                error_type="string_nul",
+            )
+
+
+async def refuse_repeated_parameters(request: Request) -> None:
+    """A query parameter that takes one value, given several times, is a 422: answering
+    for one of them would be a guess. (Filters that take a list, such as `entity`, repeat.)"""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    for name in _single_value_parameters(route):
+        if len(request.query_params.getlist(name)) > 1:
+            raise ValidationFailed(
+                f"{name} may be given once.", loc=["query", name], error_type="repeated"
+            )
+
+
+def _single_value_parameters(route: APIRoute) -> tuple[str, ...]:
+    names: list[str] = []
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        pending.extend(dependant.dependencies)
+        names += [
+            field.alias
+            for field in dependant.query_params
+            if not _takes_several(field.field_info.annotation)
+        ]
+    return tuple(dict.fromkeys(names))
+
+
+def _takes_several(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in {list, tuple, set, frozenset}:
+        return True
+    if origin in {Union, UnionType}:
+        return any(_takes_several(argument) for argument in get_args(annotation))
+    return False
+
+
+def _nul_location(value: Any, loc: list[str | int]) -> list[str | int] | None:
+    if isinstance(value, str):
+        return loc if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return [*loc, key]
+            found = _nul_location(item, [*loc, key])
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_location(item, [*loc, index])
+            if found is not None:
+                return found
+    return None
 
 
 def _fallback(value: Any) -> Any:

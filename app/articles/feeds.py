@@ -1,5 +1,6 @@
 """Atom 1.0 and RSS 2.0 feeds of the newest published articles."""
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -50,20 +51,22 @@ def _refs(values: list[str] | None) -> list[list[str]]:
 
 def feed_filters(
     author: Annotated[
-        list[str] | None,
+        list[str],
         Query(
+            default_factory=list,
             description="Author refs joined by `,` (any of them); repeat to require all.",
             examples=[["capital-news-reporter"]],
         ),
-    ] = None,
+    ],
     entity: Annotated[
-        list[str] | None,
+        list[str],
         Query(
+            default_factory=list,
             description="Entity refs joined by `,` (any of them); repeat to require all: "
             "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
             examples=[["kenya", "haiti,sudan"]],
         ),
-    ] = None,
+    ],
     section: Annotated[str | None, Query(examples=["politics"])] = None,
 ) -> ArticleFilters:
     return ArticleFilters(authors=_refs(author), entities=_refs(entity), section=section or None)
@@ -72,14 +75,20 @@ def feed_filters(
 FeedFiltersDep = Annotated[ArticleFilters, Depends(feed_filters)]
 
 
+# What XML 1.0 lets a document hold (its production "Char"); lxml refuses the rest.
+_NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _subtitle(filters: ArticleFilters) -> str:
+    """What the feed holds, in words; the refs are the caller's, so anything XML cannot
+    carry (a NUL, most control characters) is left out rather than failing the feed."""
     parts = []
     for label, groups in (("by", filters.authors), ("about", filters.entities)):
         parts += [f"{label} " + " or ".join(group) for group in groups]
     if filters.section:
         parts.append(f"in {filters.section}")
     scope = f" {', '.join(parts)}" if parts else ""
-    return f"The {FEED_SIZE} newest published articles{scope}."
+    return _NOT_XML_CHARS.sub("", f"The {FEED_SIZE} newest published articles{scope}.")
 
 
 def build_feed(

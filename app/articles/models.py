@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -35,6 +36,7 @@ from sqlmodel import SQLModel
 from app.authors.models import AuthorRef
 from app.db import SortableText, UTCDateTime, table_of, utcnow
 from app.entities.models import EntityRef
+from app.pagination import only_id_required
 from app.slugs import MAX_SLUG_LENGTH, Slug
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -143,7 +145,8 @@ class ArticleRevision(SQLModel, table=True):
     )
 
 
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
+_LANGUAGE = re.compile(LANGUAGE_PATTERN)
 
 
 def canonical_language(tag: str) -> str:
@@ -168,7 +171,11 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-LanguageTag = Annotated[str, StringConstraints(max_length=35), AfterValidator(canonical_language)]
+LanguageTag = Annotated[
+    str,
+    StringConstraints(max_length=35, pattern=LANGUAGE_PATTERN),
+    AfterValidator(canonical_language),
+]
 SectionName = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=60)
 ]
@@ -316,7 +323,8 @@ class ArticleWrite(BaseModel):
         description="Set to now on first publish when left out; a future time schedules it.",
         examples=["2024-11-08T18:30:00Z"],
     )
-    auto_tag: bool = Field(
+    # Strict: 0 or "yes" is not taken for a boolean; bad input is a 422.
+    auto_tag: StrictBool = Field(
         False,
         description="Also tag every known entity named in headline, standfirst and body.",
     )
@@ -394,6 +402,13 @@ class ArticlePublic(BaseModel):
     snippet: str | None = Field(
         None, description="With `q`: the best matching passage, matches in `<mark>`."
     )
+
+
+class ArticleItem(ArticlePublic):
+    """An article in a list: `fields` may leave out any key but `id`, and lists leave out
+    the body unless `fields` names it."""
+
+    model_config = ConfigDict(json_schema_extra=only_id_required)
 
 
 class ArticleRevisionSummary(BaseModel):

@@ -11,6 +11,7 @@ from app.articles.models import (
     ARTICLE_FIELDS,
     HEADLINE_EXAMPLE,
     ArticleCreate,
+    ArticleItem,
     ArticlePublic,
     ArticleRevisionPublic,
     ArticleRevisionSummary,
@@ -42,6 +43,17 @@ from app.responses import created_response, json_response, page_response, requir
 from app.slugs import resolve_ref
 
 router = APIRouter(tags=["articles"], dependencies=[Depends(require_json_body)])
+
+
+# What _parse_instant reads, as the document can say it: a date, a timestamp, or blank
+# (the same as leaving the filter out).
+INSTANT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": r"^\s*$"},
+    ]
+}
 
 
 def _parse_instant(value: str | None, name: str) -> datetime | None:
@@ -87,33 +99,50 @@ def _parse_statuses(value: str | None) -> list[ShownStatus]:
 
 def article_filters(
     author: Annotated[
-        list[str] | None,
+        list[str],
         Query(
+            default_factory=list,
             description="Author refs joined by `,` (any of them); repeat the parameter to "
             "require all groups.",
             examples=[["capital-news-reporter"]],
         ),
-    ] = None,
+    ],
     entity: Annotated[
-        list[str] | None,
+        list[str],
         Query(
+            default_factory=list,
             description="Entity refs joined by `,` (any of them); repeat to require all: "
             "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
             examples=[["kenya", "haiti,sudan"]],
         ),
-    ] = None,
+    ],
     entity_type: Annotated[
         EntityType | None, Query(description="Tagged with any entity of this type.")
     ] = None,
     section: Annotated[str | None, Query(examples=["politics"])] = None,
-    language: Annotated[str | None, Query(description="BCP 47 tag.", examples=["en"])] = None,
+    language: Annotated[
+        str | None,
+        Query(
+            description="BCP 47 tag.",
+            examples=["en"],
+            json_schema_extra={"pattern": r"^\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)?\s*$"},
+        ),
+    ] = None,
     published_after: Annotated[
         str | None,
-        Query(description="Inclusive; a date means midnight UTC.", examples=["2024-11-08"]),
+        Query(
+            description="Inclusive; a date means midnight UTC.",
+            examples=["2024-11-08"],
+            json_schema_extra=INSTANT_SCHEMA,
+        ),
     ] = None,
     published_before: Annotated[
         str | None,
-        Query(description="Exclusive; a date means midnight UTC.", examples=["2024-11-09"]),
+        Query(
+            description="Exclusive; a date means midnight UTC.",
+            examples=["2024-11-09"],
+            json_schema_extra=INSTANT_SCHEMA,
+        ),
     ] = None,
     status: Annotated[
         str | None,
@@ -221,7 +250,7 @@ def _article_response(article: dict[str, Any]) -> Response:
     "/v1/articles",
     operation_id="listArticles",
     summary="List articles",
-    response_model=Page[ArticlePublic],
+    response_model=Page[ArticleItem],
     responses=LIST_ERRORS,
 )
 async def list_articles(
@@ -255,7 +284,7 @@ async def list_articles(
     operation_id="listAuthorArticles",
     summary="List an author's articles",
     tags=["authors"],
-    response_model=Page[ArticlePublic],
+    response_model=Page[ArticleItem],
     responses=MOVED | cached_read_responses() | problem_responses(400, 401, 404, 422, 503),
 )
 async def list_author_articles(
@@ -285,7 +314,7 @@ async def list_author_articles(
     operation_id="listEntityArticles",
     summary="List an entity's articles",
     tags=["entities"],
-    response_model=Page[ArticlePublic],
+    response_model=Page[ArticleItem],
     responses=MOVED | cached_read_responses() | problem_responses(400, 401, 404, 422, 503),
 )
 async def list_entity_articles(

@@ -352,6 +352,9 @@ async def lock_article(
     return article
 
 
+_SINGULAR = {"authors": "author", "entities": "entity"}
+
+
 async def _resolve_refs(
     session: AsyncSession, table: Any, refs: Sequence[str], field_name: str, columns: Sequence[str]
 ) -> list[dict[str, Any]]:
@@ -363,14 +366,15 @@ async def _resolve_refs(
     by_id = {row.id: row for row in rows}
     by_slug = {row.slug: row for row in rows}
     resolved: list[dict[str, Any]] = []
+    kind = _SINGULAR[field_name]
     for index, ref in enumerate(refs):
         ref_id = parse_ref(ref)
         row = by_id.get(ref_id) if ref_id else by_slug.get(ref)
         if row is None:
             raise ValidationFailed(
-                f"Unknown {field_name[:-1]} {ref!r}.",
+                f"Unknown {kind} {ref!r}.",
                 loc=["body", field_name, index],
-                error_type=f"unknown_{field_name[:-1]}",
+                error_type=f"unknown_{kind}",
             )
         if all(existing["id"] != row.id for existing in resolved):
             resolved.append(dict(row._mapping))

@@ -128,7 +128,7 @@ async def update_author(
     operation_id="deleteAuthor",
     summary="Delete an author",
     status_code=204,
-    responses=MOVED_WRITE | problem_responses(401, 403, 404, 409, 412, 503),
+    responses=MOVED_WRITE | problem_responses(401, 403, 404, 409, 412, 422, 503),
 )
 async def delete_author(
     ref: str,

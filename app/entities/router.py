@@ -157,7 +157,7 @@ async def update_entity(
     operation_id="deleteEntity",
     summary="Delete an entity",
     status_code=204,
-    responses=MOVED_WRITE | problem_responses(401, 403, 404, 409, 412, 503),
+    responses=MOVED_WRITE | problem_responses(401, 403, 404, 409, 412, 422, 503),
 )
 async def delete_entity(
     ref: str,

@@ -1,7 +1,10 @@
 """Articles: rendering, slugs, bylines, tags, status, merge-patch updates."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR
@@ -256,3 +259,53 @@ def test_delete_hides_the_article(client: TestClient) -> None:
     assert trash[0]["status"] == "deleted"
     assert client.post("/v1/articles", json={"headline": "x", "slug": article["slug"]},
                        headers=EDITOR).status_code == 409  # fmt: skip
+
+
+def test_an_unknown_entity_is_named_in_plain_words(client: TestClient) -> None:
+    response = client.post(
+        "/v1/articles", json={"headline": "A", "entities": ["atlantis"]}, headers=EDITOR
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "Unknown entity 'atlantis'."
+    assert response.json()["errors"][0]["type"] == "unknown_entity"
+
+
+def test_list_items_with_fields_match_the_documented_item_schema(client: TestClient) -> None:
+    make_article(client, headline="Ruto calls Trump")
+    document = client.get("/openapi.json").json()
+    listing = document["paths"]["/v1/articles"]["get"]["responses"]["200"]
+    schema = listing["content"]["application/json"]["schema"] | {
+        "components": document["components"]
+    }
+    page = client.get("/v1/articles?fields=slug,headline").json()
+    assert set(page["data"][0]) == {"id", "slug", "headline"}
+    jsonschema.validate(page, schema)
+    full = client.get("/v1/articles").json()
+    jsonschema.validate(full, schema)
+
+
+def test_the_documented_language_pattern_is_the_one_enforced(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    create = document["components"]["schemas"]["ArticleCreate"]["properties"]["language"]
+    pattern = re.compile(create["pattern"])
+    for tag in ("en", "en-GB", "zh-Hant-TW", "sw"):
+        assert pattern.search(tag)
+        assert make_article(client, language=tag)["language"] == tag
+    for tag in ("english!", "e", "en_GB", "0000"):
+        assert not pattern.search(tag)
+        response = client.post(
+            "/v1/articles", json={"headline": "x", "language": tag}, headers=EDITOR
+        )
+        assert response.status_code == 422
+
+
+@pytest.mark.parametrize("flag", [0, 1, "yes", "true"])
+def test_auto_tag_takes_only_a_boolean(client: TestClient, flag: object) -> None:
+    article = make_article(client, headline="Ruto calls Trump")
+    url = f"/v1/articles/{article['slug']}"
+    response = client.patch(url, json={"auto_tag": flag, "headline": "Changed"}, headers=EDITOR)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "auto_tag"]
+    assert client.get(url, headers=EDITOR).json()["headline"] == "Ruto calls Trump"
+    response = client.post("/v1/articles", json={"headline": "x", "auto_tag": flag}, headers=EDITOR)
+    assert response.status_code == 422

@@ -130,3 +130,14 @@ def test_an_empty_feed_is_still_valid(client: TestClient) -> None:
         parsed = read(client, path)
         assert parsed.version == version
         assert parsed.entries == []
+
+
+@pytest.mark.parametrize(("path", "media_type", "version"), FEEDS)
+def test_a_filter_with_control_characters_still_gives_a_feed(
+    client: TestClient, path: str, media_type: str, version: str
+) -> None:
+    make_article(client, headline="Ruto calls Trump", section="politics")
+    parsed = read(client, path, entity="kenya\x01\x1f", section="politics\x08")
+    assert parsed.version == version
+    assert parsed.entries == []
+    assert "\x01" not in parsed.feed.subtitle

@@ -84,3 +84,14 @@ def test_delete_unused(client: TestClient) -> None:
     assert client.delete("/v1/authors/gone", headers=EDITOR).status_code == 204
     assert client.get("/v1/authors/gone").status_code == 404
     assert client.delete("/v1/authors/gone", headers=EDITOR).status_code == 404
+
+
+def test_a_bad_force_value_is_a_documented_problem(client: TestClient) -> None:
+    author = make_author(client, name="Achieng Odhiambo")
+    response = client.delete(f"/v1/authors/{author['slug']}?force=maybe", headers=EDITOR)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get(f"/v1/authors/{author['slug']}").status_code == 200
+    document = client.get("/openapi.json").json()
+    declared = document["paths"]["/v1/authors/{ref}"]["delete"]["responses"]["422"]
+    assert "application/problem+json" in declared["content"]

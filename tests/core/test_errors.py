@@ -29,6 +29,70 @@ def test_wrong_method_is_a_problem_with_allow(client: TestClient) -> None:
     assert "GET" in response.headers["allow"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/v1/articles", "GET, HEAD, POST"),
+        ("PUT", "/v1/articles/some-story", "GET, HEAD, PATCH, DELETE"),
+        ("POST", "/v1/authors/someone", "GET, HEAD, PATCH, DELETE"),
+        ("DELETE", "/v1/entities", "GET, HEAD, POST"),
+        ("PATCH", "/v1/keys", "GET, HEAD, POST"),
+        # /v1/entities/{ref} matches this path too, but the resource here is the extractor.
+        ("OPTIONS", "/v1/entities/extract", "POST"),
+    ],
+)
+def test_allow_lists_every_method_of_the_path(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    response = client.request(method, path, headers=EDITOR)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == allow
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/articles", {"headline": "Ruto\u0000 calls Trump"}),
+        ("/v1/articles", {"headline": "Ruto calls Trump",
+                          "image": {"url": "https://example.com/a.jpg", "caption": "\u0000"}}),
+        ("/v1/authors", {"name": "Achieng", "bio": "Nairobi\u0000"}),
+        ("/v1/entities", {"name": "Kenya", "type": "place", "aliases": ["Kenyan\u0000"]}),
+        ("/v1/entities", {"name": "Kenya", "type": "place",
+                          "external_ids": {"wikidata": "Q114\u0000"}}),
+    ],
+)  # fmt: skip
+def test_a_nul_character_in_a_body_is_422_and_stores_nothing(
+    client: TestClient, path: str, body: dict[str, object]
+) -> None:
+    body = assert_problem(client.post(path, json=body, headers=EDITOR), 422)
+    assert body["errors"][0]["type"] == "string_nul"  # type: ignore[index]
+    assert client.get(path, headers=EDITOR).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/articles/ruto%00",
+        "/v1/authors/achieng%00",
+        "/v1/entities/kenya%00/articles",
+        "/v1/articles?section=politics%00",
+        "/v1/articles?entity=kenya%00",
+        "/v1/feeds/articles.atom?author=achieng%00",
+    ],
+)
+def test_a_nul_character_in_the_url_is_422(client: TestClient, url: str) -> None:
+    body = assert_problem(client.get(url, headers=EDITOR), 422)
+    assert body["errors"][0]["type"] == "string_nul"  # type: ignore[index]
+
+
+def test_a_single_value_parameter_given_twice_is_422(client: TestClient) -> None:
+    body = assert_problem(client.get("/v1/articles?limit=2&limit=3"), 422)
+    assert body["errors"][0]["loc"] == ["query", "limit"]  # type: ignore[index]
+    assert_problem(client.get("/v1/feeds/articles.rss?section=politics&section=world"), 422)
+    # List filters repeat by design: each repetition is one more condition.
+    assert client.get("/v1/articles?entity=kenya&entity=haiti").status_code == 200
+
+
 def test_malformed_json_is_400(client: TestClient) -> None:
     response = client.post(
         "/v1/articles",

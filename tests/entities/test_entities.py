@@ -79,3 +79,14 @@ def test_delete_in_use_is_409_unless_forced(client: TestClient) -> None:
     assert [item["slug"] for item in after["entities"]] == ["kenya"]
     assert after["version"] == 2
     assert client.get("/v1/entities/sudan").status_code == 404
+
+
+def test_a_bad_force_value_is_a_documented_problem(client: TestClient) -> None:
+    entity = make_entity(client, name="Kenya", type="place")
+    response = client.delete(f"/v1/entities/{entity['slug']}?force=maybe", headers=EDITOR)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get(f"/v1/entities/{entity['slug']}").status_code == 200
+    document = client.get("/openapi.json").json()
+    declared = document["paths"]["/v1/entities/{ref}"]["delete"]["responses"]["422"]
+    assert "application/problem+json" in declared["content"]
