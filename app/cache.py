@@ -220,6 +220,10 @@ class ResponseCache:
         self.app = app
         self.store = ResponseStore(max_bytes)
         self.enabled = max_bytes > 0
+        # Misses being answered now, by URL and state: requests for the same URL that miss
+        # meanwhile wait for that answer instead of all making it (right after a write, a
+        # busy front page would otherwise be rendered once per waiting reader).
+        self.filling: dict[tuple[bytes, ContentState], asyncio.Future[Stored | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         clock: ContentClock | None = None
@@ -239,10 +243,35 @@ class ResponseCache:
         key = _cache_key(scope)
         stored = self.store.get(key)
         if stored is None or stored.state != state:
-            stored = await self._fill(scope, receive, send, key, state)
+            stored = await self._shared_fill(scope, receive, send, key, state)
             if stored is None:
                 return
         await self._answer(scope, send, stored)
+
+    async def _shared_fill(
+        self, scope: Scope, receive: Receive, send: Send, key: bytes, state: ContentState
+    ) -> Stored | None:
+        """Fill, or wait for the fill already under way for the same URL at the same state
+        (made for a reading no older than this request's, so just as fresh)."""
+        pending = self.filling.get((key, state))
+        if pending is not None:
+            shared = await asyncio.shield(pending)
+            if shared is not None:
+                return shared
+            # The other answer was not one to share (or never came): make our own.
+            return await self._fill(scope, receive, send, key, state)
+        future: asyncio.Future[Stored | None] = asyncio.get_running_loop().create_future()
+        self.filling[(key, state)] = future
+        stored: Stored | None = None
+        try:
+            stored = await self._fill(scope, receive, send, key, state)
+            return stored
+        finally:
+            del self.filling[(key, state)]
+            # Only what the store kept is shared: the same rules decide both.
+            future.set_result(
+                stored if stored is not None and self.store.get(key) is stored else None
+            )
 
     async def _fill(
         self, scope: Scope, receive: Receive, send: Send, key: bytes, state: ContentState
