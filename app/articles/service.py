@@ -198,19 +198,22 @@ def filter_conditions(
     for group in filters.authors:
         links = article_authors_table
         conditions.append(
-            exists(
+            articles.c.id.in_(
                 select(links.c.article_id)
                 .join(authors, authors.c.id == links.c.author_id)
-                .where(links.c.article_id == articles.c.id, _ref_condition(authors, group))
+                .where(_ref_condition(authors, group))
             )
         )
+    # Author and entity filters are uncorrelated IN lists: the database starts from the
+    # link table's index on the few articles tagged, instead of probing every article
+    # (SQLite took 130 ms for a rarely used entity that way, against 30 ms for a common one).
     tag_links = article_entities_table
     for group in filters.entities:
         conditions.append(
-            exists(
+            articles.c.id.in_(
                 select(tag_links.c.article_id)
                 .join(entities, entities.c.id == tag_links.c.entity_id)
-                .where(tag_links.c.article_id == articles.c.id, _ref_condition(entities, group))
+                .where(_ref_condition(entities, group))
             )
         )
     if filters.entity_type:
