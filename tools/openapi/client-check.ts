@@ -4,6 +4,8 @@
 import type { components, paths } from "./build/newsdesk-api";
 
 type Article = components["schemas"]["ArticlePublic"];
+// List items carry only the keys `fields` asks for; `id` is always there.
+type ArticleItem = components["schemas"]["ArticleItem"];
 type Problem = components["schemas"]["Problem"];
 type ArticleList =
   paths["/v1/articles"]["get"]["responses"][200]["content"]["application/json"];
@@ -18,7 +20,7 @@ type Invalid =
   paths["/v1/articles"]["post"]["responses"][422]["content"]["application/problem+json"];
 
 export function headlines(page: ArticleList): string[] {
-  return page.data.map((article: Article) => article.headline);
+  return page.data.map((article: ArticleItem) => article.headline ?? article.id);
 }
 
 export function nextPage(page: ArticleList): ArticleQuery | null {
