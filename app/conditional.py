@@ -309,6 +309,23 @@ def cached_read_responses(*, last_modified: bool = False) -> dict[int | str, dic
     }
 
 
+def document_response(
+    description: str, media_type: str, *, schema_type: str = "object", example: Any = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entry for a read answered in a media type of its own (a feed, ninjs,
+    JSON-LD), carrying an ETag."""
+    content: dict[str, Any] = {"schema": {"type": schema_type}}
+    if example is not None:
+        content["example"] = example
+    return {
+        200: {
+            "description": description,
+            "headers": {"ETag": ETAG_HEADER},
+            "content": {media_type: content},
+        }
+    }
+
+
 def tagged_response(status: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entry for a write whose answer carries the new ETag."""
     return {status: {"headers": {"ETag": ETAG_HEADER}}}

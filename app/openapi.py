@@ -34,7 +34,9 @@ reserved.
 
 **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and
 `detail`; validation errors add `errors`, one entry per problem. Any request whose body is
-over the size limit (1 MiB by default) is answered `413`, on every path.
+over the size limit (1 MiB by default) is answered `413`, on every path. A query parameter
+that takes one value and is given twice (`limit=2&limit=3`) is a `422`; `author` and
+`entity` are the ones meant to repeat.
 
 **Clients.** Operation ids are stable, so code generated from this document keeps its
 names from one release to the next. `newsdesk openapi --output openapi.json` writes this

@@ -17,7 +17,7 @@ from app.articles.service import (
     load_relations,
 )
 from app.auth import ANONYMOUS
-from app.conditional import ETAG_HEADER, ContentValidatorsDep, cached_read_responses
+from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
 from app.db import SessionDep, utcnow
 from app.errors import problem_responses
 
@@ -152,13 +152,7 @@ FEED_ERRORS = cached_read_responses() | problem_responses(422, 503)
     summary="Atom feed of the newest articles",
     response_class=Response,
     responses=FEED_ERRORS
-    | {
-        200: {
-            "description": "An Atom 1.0 feed.",
-            "headers": {"ETag": ETAG_HEADER},
-            "content": {"application/atom+xml": {"schema": {"type": "string"}}},
-        }
-    },
+    | document_response("An Atom 1.0 feed.", "application/atom+xml", schema_type="string"),
 )
 async def atom_feed(
     request: Request,
@@ -184,13 +178,7 @@ async def atom_feed(
     summary="RSS feed of the newest articles",
     response_class=Response,
     responses=FEED_ERRORS
-    | {
-        200: {
-            "description": "An RSS 2.0 feed.",
-            "headers": {"ETag": ETAG_HEADER},
-            "content": {"application/rss+xml": {"schema": {"type": "string"}}},
-        }
-    },
+    | document_response("An RSS 2.0 feed.", "application/rss+xml", schema_type="string"),
 )
 async def rss_feed(
     request: Request,

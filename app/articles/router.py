@@ -24,13 +24,13 @@ from app.auth import EditorDep, ViewerDep
 from app.authors.service import KIND as AUTHOR_KIND
 from app.authors.service import authors as authors_table
 from app.conditional import (
-    ETAG_HEADER,
     ContentValidatorsDep,
     NoneMatchDep,
     ReadConditionsDep,
     Validators,
     WriteConditionsDep,
     cached_read_responses,
+    document_response,
     tagged_response,
 )
 from app.db import SessionDep, WriteSessionDep
@@ -587,15 +587,7 @@ NINJS_EXAMPLE = {
     responses=MOVED
     | cached_read_responses()
     | problem_responses(401, 404, 503)
-    | {
-        200: {
-            "description": "An IPTC ninjs 2.2 document.",
-            "headers": {"ETag": ETAG_HEADER},
-            "content": {
-                "application/json": {"schema": {"type": "object"}, "example": NINJS_EXAMPLE}
-            },
-        }
-    },
+    | document_response("An IPTC ninjs 2.2 document.", "application/json", example=NINJS_EXAMPLE),
 )
 async def get_article_ninjs(
     ref: str,
@@ -625,13 +617,7 @@ async def get_article_ninjs(
     responses=MOVED
     | cached_read_responses()
     | problem_responses(401, 404, 503)
-    | {
-        200: {
-            "description": "A schema.org NewsArticle.",
-            "headers": {"ETag": ETAG_HEADER},
-            "content": {"application/ld+json": {"schema": {"type": "object"}}},
-        }
-    },
+    | document_response("A schema.org NewsArticle.", "application/ld+json"),
 )
 async def get_article_jsonld(
     ref: str,

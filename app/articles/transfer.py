@@ -36,7 +36,7 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
 )
-from app.articles.revisions import revision_content, write_revisions
+from app.articles.revisions import WRITABLE_COLUMNS, revision_content, write_revisions
 from app.articles.service import KIND, add_article, new_article_columns, patch_article
 from app.auth import Viewer
 from app.authors.service import authors
@@ -53,26 +53,9 @@ BATCH_SIZE = 500
 _REFS_PER_QUERY = 5_000
 # New articles rendered at a time, in a thread, while the database writes the previous ones.
 _RENDER_CHUNK = 100
-# Keys of an exported line, in the order they are written.
-EXPORT_FIELDS = (
-    "slug",
-    "headline",
-    "standfirst",
-    "body",
-    "dateline",
-    "language",
-    "section",
-    "source",
-    "canonical_url",
-    "image",
-    "status",
-    "published_at",
-    "authors",
-    "entities",
-)
-_COLUMNS = tuple(
-    articles_table.c[name] for name in EXPORT_FIELDS if name not in {"authors", "entities"}
-)
+# Keys of an exported line, in the order they are written: what a revision keeps.
+EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities")
+_COLUMNS = tuple(articles_table.c[name] for name in WRITABLE_COLUMNS)
 # Timestamps as RFC 3339 UTC with a Z, with their microseconds: an export loses nothing.
 _LINE_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
