@@ -9,7 +9,7 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.articles.service import (
+from app.articles.queries import (
     SUMMARY_COLUMNS,
     ArticleFilters,
     articles,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import ShownStatus
-from app.articles.service import entities, get_article
+from app.articles.queries import entities, get_article
 from app.auth import Viewer
 from app.entities.extract import entities_named_in
 from app.responses import dumps

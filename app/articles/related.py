@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import article_entities_table, publicly_visible
-from app.articles.service import (
+from app.articles.queries import (
     SUMMARY_COLUMNS,
     article_public,
     articles,

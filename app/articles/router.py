@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.articles import formats, history, related, service
+from app.articles import formats, history, queries, related, service
 from app.articles.etags import article_etag
 from app.articles.models import (
     ARTICLE_FIELDS,
@@ -151,7 +151,7 @@ def article_filters(
             "comma-separated. Anonymous callers may ask only for published.",
         ),
     ] = None,
-) -> service.ArticleFilters:
+) -> queries.ArticleFilters:
     if language:
         try:
             language = canonical_language(language.strip())
@@ -161,7 +161,7 @@ def article_filters(
                 loc=["query", "language"],
                 error_type="language",
             ) from exc
-    return service.ArticleFilters(
+    return queries.ArticleFilters(
         authors=_split_refs(author),
         entities=_split_refs(entity),
         entity_type=entity_type.value if entity_type else None,
@@ -173,7 +173,7 @@ def article_filters(
     )
 
 
-FiltersDep = Annotated[service.ArticleFilters, Depends(article_filters)]
+FiltersDep = Annotated[queries.ArticleFilters, Depends(article_filters)]
 ParamsDep = Annotated[ListParams, Depends(list_params)]
 SortQuery = Annotated[
     str | None,
@@ -214,7 +214,7 @@ async def _article_page(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
-    filters: service.ArticleFilters,
+    filters: queries.ArticleFilters,
     params: ListParams,
     sort: str | None,
     fields: str | None,
@@ -222,7 +222,7 @@ async def _article_page(
     validators: Validators,
 ) -> Response:
     q = q.strip() if q else None
-    items, next_cursor, total = await service.list_articles(
+    items, next_cursor, total = await queries.list_articles(
         session,
         filters=filters,
         params=params,
@@ -301,7 +301,7 @@ async def list_author_articles(
 ) -> Response:
     """The articles with this author in the byline; same parameters as listArticles."""
     author_id = await resolve_ref(session, authors_table, AUTHOR_KIND, ref, label="author")
-    scoped = service.ArticleFilters(
+    scoped = queries.ArticleFilters(
         **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
     )
     return await _article_page(
@@ -331,7 +331,7 @@ async def list_entity_articles(
 ) -> Response:
     """The articles tagged with this entity; same parameters as listArticles."""
     entity_id = await resolve_ref(session, entities_table, ENTITY_KIND, ref, label="entity")
-    scoped = service.ArticleFilters(
+    scoped = queries.ArticleFilters(
         **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
     )
     return await _article_page(
@@ -378,7 +378,7 @@ async def get_article(
     The answer carries `ETag` and `Last-Modified`. Send the ETag back in `If-None-Match`
     and, while the article (with the names of its authors and entities) is unchanged, the
     answer is `304` with no body."""
-    article, validators = await service.read_article(session, ref, viewer, conditions)
+    article, validators = await queries.read_article(session, ref, viewer, conditions)
     return json_response(article, headers=validators.headers())
 
 

@@ -36,8 +36,9 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
 )
+from app.articles.queries import KIND
 from app.articles.revisions import WRITABLE_COLUMNS, revision_content, write_revisions
-from app.articles.service import KIND, add_article, new_article_columns, patch_article
+from app.articles.service import add_article, new_article_columns, patch_article
 from app.auth import Viewer
 from app.authors.service import authors
 from app.changes import begin_write
