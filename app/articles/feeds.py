@@ -13,8 +13,11 @@ from app.articles.queries import (
     SUMMARY_COLUMNS,
     ArticleFilters,
     articles,
+    bylines_of,
+    dialect_of,
     filter_conditions,
-    load_relations,
+    relation_columns,
+    tags_of,
 )
 from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
@@ -29,19 +32,15 @@ FEED_TITLE = "Newsdesk"
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 
 
-async def newest_articles(
-    session: AsyncSession, filters: ArticleFilters
-) -> tuple[list[Any], dict[Any, list[dict[str, Any]]], dict[Any, list[dict[str, Any]]]]:
+async def newest_articles(session: AsyncSession, filters: ArticleFilters) -> list[Any]:
     """The newest published articles matching ``filters``, as anyone may see them."""
     query = (
-        select(*SUMMARY_COLUMNS, articles.c.body_html)
+        select(*SUMMARY_COLUMNS, articles.c.body_html, *relation_columns(dialect_of(session)))
         .where(*filter_conditions(filters, ANONYMOUS, utcnow()))
         .order_by(articles.c.published_at.desc(), articles.c.id.desc())
         .limit(FEED_SIZE)
     )
-    rows = list((await session.execute(query)).all())
-    bylines, tags = await load_relations(session, [row.id for row in rows])
-    return rows, bylines, tags
+    return list((await session.execute(query)).all())
 
 
 def _refs(values: list[str] | None) -> list[list[str]]:
@@ -94,8 +93,6 @@ def _subtitle(filters: ArticleFilters) -> str:
 def build_feed(
     request: Request,
     rows: list[Any],
-    bylines: dict[Any, list[dict[str, Any]]],
-    tags: dict[Any, list[dict[str, Any]]],
     filters: ArticleFilters,
     *,
     rss: bool,
@@ -131,14 +128,14 @@ def build_feed(
             entry.summary(row.standfirst)
         if row.body_html:
             entry.content(row.body_html, type="html")
-        for author in bylines.get(row.id, []):
+        for author in bylines_of(row):
             if rss:
                 entry.dc.dc_creator(author["name"])
             else:
                 entry.author({"name": author["name"], "uri": f"{base}v1/authors/{author['slug']}"})
         if row.section:
             entry.category(term=row.section, label=row.section)
-        for tag in tags.get(row.id, []):
+        for tag in tags_of(row):
             entry.category(term=tag["slug"], label=tag["name"])
     return feed
 
@@ -166,8 +163,8 @@ async def atom_feed(
     their ids are `urn:uuid:` plus the article id, so they survive slug changes.
     The answer carries a weak `ETag` (an empty feed's date is when it was asked for);
     feed readers that send it back in `If-None-Match` get `304` while nothing changed."""
-    rows, bylines, tags = await newest_articles(session, filters)
-    feed = build_feed(request, rows, bylines, tags, filters, rss=False)
+    rows = await newest_articles(session, filters)
+    feed = build_feed(request, rows, filters, rss=False)
     headers = validators.weak().headers()
     return Response(feed.atom_str(pretty=True), media_type=ATOM_MEDIA_TYPE, headers=headers)
 
@@ -187,7 +184,7 @@ async def rss_feed(
     validators: ContentValidatorsDep,
 ) -> Response:
     """The same articles as the Atom feed, as RSS 2.0; bylines are in `dc:creator`."""
-    rows, bylines, tags = await newest_articles(session, filters)
-    feed = build_feed(request, rows, bylines, tags, filters, rss=True)
+    rows = await newest_articles(session, filters)
+    feed = build_feed(request, rows, filters, rss=True)
     headers = validators.weak().headers()
     return Response(feed.rss_str(pretty=True), media_type=RSS_MEDIA_TYPE, headers=headers)

@@ -1,17 +1,29 @@
 """Article reads: lists, one article, relations and ref resolution.
 
-Reads select plain columns and build the response dicts directly: a page of articles
-costs one query for the page, one for its bylines and one for its tags, whatever its size.
+Reads select plain columns and build the response dicts directly, with no ORM object on
+the way. The database builds each article's bylines and tags as JSON arrays in the same
+statement (``relation_columns``), so one article, or a page of any size, is one query.
 """
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.etags import change_time_columns, load_article_state, validators_of
@@ -87,13 +99,102 @@ class ArticleFilters:
     statuses: Sequence[ShownStatus] = field(default_factory=tuple)
 
 
-def article_public(
-    row: Any,
-    bylines: list[dict[str, Any]],
-    tags: list[dict[str, Any]],
-    now: datetime,
-    fields: frozenset[str] | None = None,
-) -> dict[str, Any]:
+class Byline(TypedDict):
+    """An author as an article shows it, in byline order."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+class Tag(TypedDict):
+    """An entity as an article shows it, ordered by name."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    type: str
+
+
+def _json_array(dialect: str, fields: dict[str, Any], source: Select[Any], order: Any) -> Any:
+    """A correlated scalar subquery: the rows of ``source`` as a JSON array of objects
+    with ``fields``, in ``order``; the database builds it, so relations cost no query."""
+
+    def pairs(columns: dict[str, Any]) -> list[Any]:
+        # Keys inline: PostgreSQL cannot type a bound parameter passed as "any".
+        flat: list[Any] = []
+        for key, column in columns.items():
+            flat += [literal_column(f"'{key}'"), column]
+        return flat
+
+    if dialect == "postgresql":
+        aggregated = func.coalesce(
+            func.json_agg(aggregate_order_by(func.json_build_object(*pairs(fields)), *order)),
+            literal_column("'[]'::json"),
+        )
+        return type_coerce(source.with_only_columns(aggregated).scalar_subquery(), JSON)
+    # SQLite has no ordered aggregate: the rows are ordered in a subquery first.
+    ordered = source.with_only_columns(*(column.label(key) for key, column in fields.items()))
+    inner = ordered.order_by(*order).subquery()
+    array = func.json_group_array(func.json_object(*pairs({key: inner.c[key] for key in fields})))
+    return type_coerce(select(array).select_from(inner).scalar_subquery(), JSON)
+
+
+def relation_columns(dialect: str) -> tuple[Any, Any]:
+    """The bylines (in order) and tags (by name) of the article in the enclosing query, as
+    two JSON columns labelled ``authors`` and ``entities``: the one relation loader of
+    every article read."""
+    links = article_authors_table
+    bylines = _json_array(
+        dialect,
+        {"id": authors.c.id, "slug": authors.c.slug, "name": authors.c.name},
+        select(authors.c.id)
+        .select_from(links.join(authors, authors.c.id == links.c.author_id))
+        .where(links.c.article_id == articles.c.id)
+        .correlate(articles),
+        (links.c.position,),
+    )
+    tag_links = article_entities_table
+    tags = _json_array(
+        dialect,
+        {
+            "id": entities.c.id,
+            "slug": entities.c.slug,
+            "name": entities.c.name,
+            "type": entities.c.type,
+        },
+        select(entities.c.id)
+        .select_from(tag_links.join(entities, entities.c.id == tag_links.c.entity_id))
+        .where(tag_links.c.article_id == articles.c.id)
+        .correlate(articles),
+        (entities.c.name, entities.c.id),
+    )
+    return bylines.label("authors"), tags.label("entities")
+
+
+def bylines_of(row: Any) -> list[Byline]:
+    """The bylines of a row read with ``relation_columns``. Ids come back as JSON text
+    (hex without dashes on SQLite), so they are made UUIDs again."""
+    return [
+        Byline(id=uuid.UUID(item["id"]), slug=item["slug"], name=item["name"])
+        for item in row.authors
+    ]
+
+
+def tags_of(row: Any) -> list[Tag]:
+    return [
+        Tag(id=uuid.UUID(item["id"]), slug=item["slug"], name=item["name"], type=item["type"])
+        for item in row.entities
+    ]
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None) -> dict[str, Any]:
+    """The API's article (or the ``fields`` of it) from a row read with the summary
+    columns and, where the fields want them, ``relation_columns``."""
     values = row._mapping
     item: dict[str, Any] = {}
     for name in ARTICLE_FIELDS:
@@ -102,43 +203,12 @@ def article_public(
         if name == "status":
             item[name] = shown_status(row, now)
         elif name == "authors":
-            item[name] = bylines
+            item[name] = bylines_of(row)
         elif name == "entities":
-            item[name] = tags
+            item[name] = tags_of(row)
         elif name in values:
             item[name] = values[name]
     return item
-
-
-async def load_relations(
-    session: AsyncSession, article_ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, list[dict[str, Any]]], dict[uuid.UUID, list[dict[str, Any]]]]:
-    """Bylines (in order) and tags of many articles, in two queries."""
-    bylines: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    tags: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    if not article_ids:
-        return bylines, tags
-    links = article_authors_table
-    byline_rows = await session.execute(
-        select(links.c.article_id, authors.c.id, authors.c.slug, authors.c.name)
-        .join(authors, authors.c.id == links.c.author_id)
-        .where(links.c.article_id.in_(article_ids))
-        .order_by(links.c.article_id, links.c.position)
-    )
-    for article_id, author_id, slug, name in byline_rows:
-        bylines[article_id].append({"id": author_id, "slug": slug, "name": name})
-    tag_links = article_entities_table
-    tag_rows = await session.execute(
-        select(
-            tag_links.c.article_id, entities.c.id, entities.c.slug, entities.c.name, entities.c.type
-        )
-        .join(entities, entities.c.id == tag_links.c.entity_id)
-        .where(tag_links.c.article_id.in_(article_ids))
-        .order_by(tag_links.c.article_id, entities.c.name, entities.c.id)
-    )
-    for article_id, entity_id, slug, name, entity_type in tag_rows:
-        tags[article_id].append({"id": entity_id, "slug": slug, "name": name, "type": entity_type})
-    return bylines, tags
 
 
 def _ref_condition(table: Any, refs: Sequence[str]) -> ColumnElement[bool]:
@@ -240,17 +310,12 @@ async def list_articles(
     query = select(*columns).where(*filter_conditions(filters, viewer, now))
     if search is not None:
         query = search.apply(query)
-    rows, next_cursor = await fetch_page(
-        session, query, keys=keys, id_column=articles.c.id, params=params
-    )
     wants_relations = fields is None or bool({"authors", "entities"} & fields)
-    bylines, tags = (
-        await load_relations(session, [row.id for row in rows]) if wants_relations else ({}, {})
+    page = query.add_columns(*relation_columns(dialect_of(session))) if wants_relations else query
+    rows, next_cursor = await fetch_page(
+        session, page, keys=keys, id_column=articles.c.id, params=params
     )
-    items = [
-        article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now, fields)
-        for row in rows
-    ]
+    items = [article_public(row, now, fields) for row in rows]
     if search is not None and (fields is None or "snippet" in fields):
         snippets = await search.snippets(session, rows)
         for item, row in zip(items, rows, strict=True):
@@ -259,12 +324,15 @@ async def list_articles(
     return items, next_cursor, total
 
 
-async def find_article_row(session: AsyncSession, ref: str) -> Any:
-    """The article row for an id or slug (bodies included), trash included, or None."""
+async def find_article_row(session: AsyncSession, ref: str, *, relations: bool = False) -> Any:
+    """The article row for an id or slug (bodies included), trash included, or None; with
+    ``relations``, its bylines and tags too (``relation_columns``), in the same query."""
     ref_id = parse_ref(ref)
     condition = articles.c.id == ref_id if ref_id else articles.c.slug == ref
-    query = select(*SUMMARY_COLUMNS, *BODY_COLUMNS, *change_time_columns()).where(condition)
-    return (await session.execute(query)).first()
+    columns = [*SUMMARY_COLUMNS, *BODY_COLUMNS, *change_time_columns()]
+    if relations:
+        columns += relation_columns(dialect_of(session))
+    return (await session.execute(select(*columns).where(condition))).first()
 
 
 def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
@@ -277,9 +345,9 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
     )
 
 
-async def get_existing_row(session: AsyncSession, ref: str) -> Any:
+async def get_existing_row(session: AsyncSession, ref: str, *, relations: bool = False) -> Any:
     """The article ``ref`` names, trash included; old slugs raise ``Moved``, else 404."""
-    row = await find_article_row(session, ref)
+    row = await find_article_row(session, ref, relations=relations)
     if row is None and parse_ref(ref) is None:
         current = await current_slug_for_old(session, articles, KIND, ref)
         if current is not None:
@@ -289,9 +357,11 @@ async def get_existing_row(session: AsyncSession, ref: str) -> Any:
     return row
 
 
-async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
+async def get_visible_row(
+    session: AsyncSession, ref: str, viewer: Viewer, *, relations: bool = False
+) -> Any:
     """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
-    row = await get_existing_row(session, ref)
+    row = await get_existing_row(session, ref, relations=relations)
     if not visible_to(row, viewer, utcnow()):
         raise NotFound(f"No article with ref {ref!r}.")
     return row
@@ -312,9 +382,8 @@ async def read_article(
         state = await load_article_state(session, ref, now)
         if state is not None and visible_to(state.row, viewer, now):
             conditions.check(state.validators)
-    row = await get_visible_row(session, ref, viewer)
-    bylines, tags = await load_relations(session, [row.id])
-    article = article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
+    row = await get_visible_row(session, ref, viewer, relations=True)
+    article = article_public(row, now)
     return article, validators_of(row, article, now)
 
 
