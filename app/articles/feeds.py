@@ -48,7 +48,7 @@ def _refs(values: list[str] | None) -> list[list[str]]:
     return [group for group in groups if group]
 
 
-def feed_filters(
+async def feed_filters(
     author: Annotated[
         list[str],
         Query(

@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
+from typing import cast as cast_to
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
     Select,
+    String,
     and_,
+    cast,
     exists,
     func,
     literal_column,
@@ -100,9 +103,10 @@ class ArticleFilters:
 
 
 class Byline(TypedDict):
-    """An author as an article shows it, in byline order."""
+    """An author as an article shows it, in byline order. Ids are the canonical text
+    form, as the database wrote them into JSON."""
 
-    id: uuid.UUID
+    id: str
     slug: str
     name: str
 
@@ -110,7 +114,7 @@ class Byline(TypedDict):
 class Tag(TypedDict):
     """An entity as an article shows it, ordered by name."""
 
-    id: uuid.UUID
+    id: str
     slug: str
     name: str
     type: str
@@ -133,11 +137,29 @@ def _json_array(dialect: str, fields: dict[str, Any], source: Select[Any], order
             literal_column("'[]'::json"),
         )
         return type_coerce(source.with_only_columns(aggregated).scalar_subquery(), JSON)
-    # SQLite has no ordered aggregate: the rows are ordered in a subquery first.
-    ordered = source.with_only_columns(*(column.label(key) for key, column in fields.items()))
+    # SQLite has no ordered aggregate: the rows are ordered in a subquery first. Its ids
+    # are 32 hex digits: written with their dashes here, no Python touches them after.
+    ordered = source.with_only_columns(
+        *(
+            (_dashed_uuid(column) if key == "id" else column).label(key)
+            for key, column in fields.items()
+        )
+    )
     inner = ordered.order_by(*order).subquery()
     array = func.json_group_array(func.json_object(*pairs({key: inner.c[key] for key in fields})))
     return type_coerce(select(array).select_from(inner).scalar_subquery(), JSON)
+
+
+def _dashed_uuid(column: Any) -> Any:
+    hex_digits = cast(column, String)
+    parts = [func.substr(hex_digits, start, length) for start, length in _UUID_GROUPS]
+    text_form: Any = parts[0]
+    for part in parts[1:]:
+        text_form = text_form.concat("-").concat(part)
+    return func.lower(text_form)
+
+
+_UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
 def relation_columns(dialect: str) -> tuple[Any, Any]:
@@ -173,19 +195,13 @@ def relation_columns(dialect: str) -> tuple[Any, Any]:
 
 
 def bylines_of(row: Any) -> list[Byline]:
-    """The bylines of a row read with ``relation_columns``. Ids come back as JSON text
-    (hex without dashes on SQLite), so they are made UUIDs again."""
-    return [
-        Byline(id=uuid.UUID(item["id"]), slug=item["slug"], name=item["name"])
-        for item in row.authors
-    ]
+    """The bylines of a row read with ``relation_columns``, as the database built them."""
+    return cast_to(list[Byline], row.authors)
 
 
 def tags_of(row: Any) -> list[Tag]:
-    return [
-        Tag(id=uuid.UUID(item["id"]), slug=item["slug"], name=item["name"], type=item["type"])
-        for item in row.entities
-    ]
+    """The tags of a row read with ``relation_columns``, as the database built them."""
+    return cast_to(list[Tag], row.entities)
 
 
 def dialect_of(session: AsyncSession) -> str:

@@ -97,7 +97,7 @@ def _parse_statuses(value: str | None) -> list[ShownStatus]:
     return statuses
 
 
-def article_filters(
+async def article_filters(
     author: Annotated[
         list[str],
         Query(
