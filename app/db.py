@@ -64,7 +64,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        # asyncpg hands back UTC already: skip astimezone, a tenth of a page's row handling.
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 class SortableText(TypeDecorator[str]):
