@@ -324,7 +324,9 @@ async def list_articles(
     if fields is not None:
         columns += [column for column in BODY_COLUMNS if column.key in fields]
     query = select(*columns).where(*filter_conditions(filters, viewer, now))
+    counted = query
     if search is not None:
+        counted = search.apply(query, bounded=False)
         query = search.apply(query)
     wants_relations = fields is None or bool({"authors", "entities"} & fields)
     page = query.add_columns(*relation_columns(dialect_of(session))) if wants_relations else query
@@ -336,7 +338,7 @@ async def list_articles(
         snippets = await search.snippets(session, rows)
         for item, row in zip(items, rows, strict=True):
             item["snippet"] = snippets.get(row.id)
-    total = await count_rows(session, query) if params.count else None
+    total = await count_rows(session, counted) if params.count else None
     return items, next_cursor, total
 
 

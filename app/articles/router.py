@@ -199,7 +199,9 @@ SearchQuery = Annotated[
         description="Full-text search over headline, standfirst and body in web-search "
         'syntax: words are ANDed, `"a phrase"` matches words in a row, `-word` excludes, '
         "`or` separates alternatives (`ruto trump or harris` is (Ruto and Trump) or "
-        "Harris). Case and accents are ignored; words are not stemmed. Each match gets "
+        "Harris). Case and accents are ignored, and words find their other forms "
+        "(`elections` finds `election`): on PostgreSQL by the article's `language`, on SQLite "
+        "by English rules for every article. Each match gets "
         "`snippet`, its best passage with the matched words in `<mark>` (the rest is "
         "HTML-escaped), and the default sort becomes `relevance,-published_at`. A query "
         "with no word left to look for (only punctuation or only exclusions) is a 422.",
