@@ -37,8 +37,9 @@ from app.db import SessionDep, WriteSessionDep
 from app.entities.models import EntityType
 from app.entities.service import KIND as ENTITY_KIND
 from app.entities.service import entities as entities_table
-from app.errors import MOVED, MOVED_WRITE, ValidationFailed, problem_responses
+from app.errors import ValidationFailed
 from app.pagination import ListParams, Page, list_params, parse_fields
+from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 from app.slugs import resolve_ref
 

@@ -41,9 +41,9 @@ from app.articles.service import KIND, add_article, new_article_columns, patch_a
 from app.auth import Viewer
 from app.authors.service import authors
 from app.changes import begin_write
-from app.db import table_of, utcnow
+from app.db import is_connection_error, table_of, utcnow
 from app.entities.service import entities
-from app.errors import ProblemError, is_connection_error
+from app.errors import ProblemError
 from app.keys.models import Role
 from app.slugs import SlugRedirect, parse_ref
 
