@@ -119,8 +119,14 @@ async def list_authors(
     return [author_public(row, viewer) for row in rows], next_cursor, total
 
 
+async def find_author_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    """The id of the author ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
+    found: uuid.UUID = await resolve_ref(session, authors, KIND, ref, label="author")
+    return found
+
+
 async def get_author(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
-    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    author_id = await find_author_id(session, ref)
     return await _load_public(session, author_id, viewer)
 
 
@@ -157,7 +163,7 @@ async def update_author(
     conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     await begin_write(session)
-    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    author_id = await find_author_id(session, ref)
     await _check_if_match(session, author_id, viewer, conditions)
     author = await session.get_one(Author, author_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
@@ -185,7 +191,7 @@ async def delete_author(
     conditions: WriteConditions | None = None,
 ) -> None:
     await begin_write(session)
-    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    author_id = await find_author_id(session, ref)
     await _check_if_match(session, author_id, viewer, conditions)
     links = article_authors_table
     article_ids = list(

@@ -119,8 +119,14 @@ async def list_entities(
     return [entity_public(row) for row in rows], next_cursor, total
 
 
+async def find_entity_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    """The id of the entity ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
+    found: uuid.UUID = await resolve_ref(session, entities, KIND, ref, label="entity")
+    return found
+
+
 async def get_entity(session: AsyncSession, ref: str) -> dict[str, Any]:
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     return await load_entity(session, entity_id)
 
 
@@ -153,7 +159,7 @@ async def update_entity(
     session: AsyncSession, ref: str, data: EntityUpdate, conditions: WriteConditions | None = None
 ) -> dict[str, Any]:
     await begin_write(session)
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     await _check_if_match(session, entity_id, conditions)
     entity = await session.get_one(Entity, entity_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
@@ -179,7 +185,7 @@ async def delete_entity(
     conditions: WriteConditions | None = None,
 ) -> None:
     await begin_write(session)
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     await _check_if_match(session, entity_id, conditions)
     links = article_entities_table
     article_ids = list(
@@ -217,7 +223,7 @@ async def merge_entity(
     with ``into`` instead (with a revision each), its name and aliases become aliases of
     ``into``, its slugs and id redirect to ``into``, and it is removed."""
     await begin_write(session)
-    source_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    source_id = await find_entity_id(session, ref)
     target_id = await find_current_id(session, entities, KIND, into)
     if target_id is None:
         raise ValidationFailed(
