@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.conditional import parse_entity_tags, parse_http_date, weak_match
-from app.errors import is_connection_error
+from app.db import is_connection_error
 from app.metrics import CACHE_BYTES, CACHE_ENTRIES
 
 logger = logging.getLogger("newsdesk.cache")

@@ -15,9 +15,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import is_connection_error, problem_response
+from app.db import is_connection_error
 from app.logs import ACCESS_LOGGER, request_id_var
 from app.metrics import UNMATCHED_ROUTE, observe_request
+from app.problems import problem_response
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _CACHEABLE_STATUS = {200, 203, 301, 304, 308}

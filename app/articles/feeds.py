@@ -19,7 +19,7 @@ from app.articles.service import (
 from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
 from app.db import SessionDep, utcnow
-from app.errors import problem_responses
+from app.problems import problem_responses
 
 FEED_SIZE = 50
 ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
