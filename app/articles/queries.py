@@ -42,18 +42,16 @@ from app.articles.models import (
 )
 from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
-from app.authors.models import Author
+from app.authors.models import authors_table as authors
 from app.conditional import ReadConditions, Validators
-from app.db import table_of, utcnow
-from app.entities.models import Entity
+from app.db import utcnow
+from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import current_slug_for_old, parse_ref
 
 KIND = "article"
 articles = articles_table
-authors = table_of(Author)
-entities = table_of(Entity)
 
 SUMMARY_COLUMNS = tuple(
     articles.c[name]
