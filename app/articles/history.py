@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles import queries, service
 from app.articles.models import ArticleUpdate, articles_table, revisions_table
+from app.articles.queries import ArticleData
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
@@ -116,7 +117,7 @@ async def restore_revision(
     version: int,
     viewer: Viewer,
     conditions: WriteConditions | None = None,
-) -> dict[str, Any]:
+) -> ArticleData:
     """Make ``version``'s content current again, as a new version.
 
     Authors deleted since are left out of the byline; entities deleted since are left out
@@ -138,7 +139,7 @@ async def restore_revision(
     return await service.save_patch(session, article.id, patch, viewer)
 
 
-async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
     await begin_write(session)

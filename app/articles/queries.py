@@ -6,10 +6,10 @@ statement (``relation_columns``), so one article, or a page of any size, is one 
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 from typing import cast as cast_to
 
 from sqlalchemy import (
@@ -118,6 +118,44 @@ class Tag(TypedDict):
     type: str
 
 
+class ArticleData(TypedDict, total=False):
+    """An article as the API shows it. Lists give the keys ``fields=`` asks for (``id``
+    always), so every key is optional to the type checker; one article has them all."""
+
+    id: uuid.UUID
+    slug: str
+    headline: str
+    standfirst: str | None
+    body: str
+    body_html: str
+    body_text: str
+    dateline: str | None
+    language: str
+    section: str | None
+    source: str | None
+    canonical_url: str | None
+    image: dict[str, Any] | None
+    status: str
+    published_at: datetime | None
+    authors: list[Byline]
+    entities: list[Tag]
+    word_count: int
+    reading_time_minutes: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    snippet: str | None
+
+
+class ArticlePage(NamedTuple):
+    """One page of an article list: its items, the cursor of the next page (None on the
+    last) and, when ``count`` was asked, the number of matches."""
+
+    items: list[ArticleData]
+    next_cursor: str | None
+    total: int | None
+
+
 def _json_array(dialect: str, fields: dict[str, Any], source: Select[Any], order: Any) -> Any:
     """A correlated scalar subquery: the rows of ``source`` as a JSON array of objects
     with ``fields``, in ``order``; the database builds it, so relations cost no query."""
@@ -206,7 +244,7 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None) -> dict[str, Any]:
+def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None) -> ArticleData:
     """The API's article (or the ``fields`` of it) from a row read with the summary
     columns and, where the fields want them, ``relation_columns``."""
     values = row._mapping
@@ -222,7 +260,7 @@ def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None
             item[name] = tags_of(row)
         elif name in values:
             item[name] = values[name]
-    return item
+    return cast_to(ArticleData, item)
 
 
 def _ref_condition(table: Any, refs: Sequence[str]) -> ColumnElement[bool]:
@@ -313,7 +351,7 @@ async def list_articles(
     fields: frozenset[str] | None,
     viewer: Viewer,
     q: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None, int | None]:
+) -> ArticlePage:
     now = utcnow()
     search = plan_search(q, session.get_bind().dialect.name) if q else None
     sort_fields, default_sort = search_sorting(sort, SORT_FIELDS, search, "-published_at")
@@ -337,7 +375,7 @@ async def list_articles(
         for item, row in zip(items, rows, strict=True):
             item["snippet"] = snippets.get(row.id)
     total = await count_rows(session, counted) if params.count else None
-    return items, next_cursor, total
+    return ArticlePage(items, next_cursor, total)
 
 
 async def find_article_row(session: AsyncSession, ref: str, *, relations: bool = False) -> Any:
@@ -383,14 +421,14 @@ async def get_visible_row(
     return row
 
 
-async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:
     article, _validators = await read_article(session, ref, viewer)
     return article
 
 
 async def read_article(
     session: AsyncSession, ref: str, viewer: Viewer, conditions: ReadConditions | None = None
-) -> tuple[dict[str, Any], Validators]:
+) -> tuple[ArticleData, Validators]:
     """The article and its validators. With ``If-None-Match`` (or ``If-Modified-Since``)
     one query reading no body decides first, and a current copy raises ``NotModified``."""
     now = utcnow()
@@ -411,23 +449,43 @@ async def current_etag(session: AsyncSession, article_id: uuid.UUID) -> str:
 
 
 _SINGULAR = {"authors": "author", "entities": "entity"}
+# Refs looked up in one query: well under SQLite's limit of bound parameters.
+REFS_PER_QUERY = 5_000
+
+
+async def find_refs(
+    session: AsyncSession, table: Any, refs: Iterable[str], columns: Sequence[str] = ("id", "slug")
+) -> dict[str, Any]:
+    """The row of ``table`` (with ``columns``) that each ref (an id or a slug) names, keyed
+    by the ref; unknown refs are left out. A query per 5,000 refs: the one resolver of an
+    article's authors and entities, for one article as for an import batch."""
+    wanted = sorted(set(refs))
+    selected = [table.c[name] for name in dict.fromkeys(("id", "slug", *columns))]
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), REFS_PER_QUERY):
+        chunk = wanted[start : start + REFS_PER_QUERY]
+        rows = (await session.execute(select(*selected).where(_ref_condition(table, chunk)))).all()
+        by_id = {row.id: row for row in rows}
+        by_slug = {row.slug: row for row in rows}
+        for ref in chunk:
+            ref_id = parse_ref(ref)
+            row = by_id.get(ref_id) if ref_id else by_slug.get(ref)
+            if row is not None:
+                found[ref] = row
+    return found
 
 
 async def _resolve_refs(
     session: AsyncSession, table: Any, refs: Sequence[str], field_name: str, columns: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Rows for each ref in input order; an unknown ref is a 422 that names it."""
+    """Rows for each ref in input order, once each; an unknown ref is a 422 that names it."""
     if not refs:
         return []
-    selected = [table.c[name] for name in columns]
-    rows = (await session.execute(select(*selected).where(_ref_condition(table, refs)))).all()
-    by_id = {row.id: row for row in rows}
-    by_slug = {row.slug: row for row in rows}
+    found = await find_refs(session, table, refs, columns)
     resolved: list[dict[str, Any]] = []
     kind = _SINGULAR[field_name]
     for index, ref in enumerate(refs):
-        ref_id = parse_ref(ref)
-        row = by_id.get(ref_id) if ref_id else by_slug.get(ref)
+        row = found.get(ref)
         if row is None:
             raise ValidationFailed(
                 f"Unknown {kind} {ref!r}.",
@@ -435,7 +493,7 @@ async def _resolve_refs(
                 error_type=f"unknown_{kind}",
             )
         if all(existing["id"] != row.id for existing in resolved):
-            resolved.append(dict(row._mapping))
+            resolved.append({name: getattr(row, name) for name in columns})
     return resolved
 
 

@@ -3,7 +3,6 @@
 Handlers translate HTTP to one service call; the query parameters are in ``params`` and
 the examples of answers in media types of their own in ``examples``."""
 
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -82,7 +81,7 @@ async def _article_page(
     )
 
 
-def _article_response(article: dict[str, Any]) -> Response:
+def _article_response(article: queries.ArticleData) -> Response:
     """A written article, with the ETag to send in ``If-Match`` on the next write."""
     return json_response(article, headers={"ETag": article_etag(article)})
 

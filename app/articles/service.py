@@ -24,6 +24,7 @@ from app.articles.models import (
 )
 from app.articles.queries import (
     KIND,
+    ArticleData,
     articles,
     current_etag,
     get_article,
@@ -131,12 +132,10 @@ def _stored(value: Any) -> Any:
     return value
 
 
-async def create_article(
-    session: AsyncSession, data: ArticleCreate, viewer: Viewer
-) -> dict[str, Any]:
+async def create_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> ArticleData:
     await begin_write(session)
 
-    async def add_and_read() -> dict[str, Any]:
+    async def add_and_read() -> ArticleData:
         article = await add_article(session, data, viewer)
         return await get_article(session, str(article.id), viewer)
 
@@ -216,7 +215,7 @@ async def update_article(
     data: ArticleUpdate,
     viewer: Viewer,
     conditions: WriteConditions | None = None,
-) -> dict[str, Any]:
+) -> ArticleData:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     await begin_write(session)
     article = await lock_article(session, ref, viewer, conditions)
@@ -225,7 +224,7 @@ async def update_article(
 
 async def save_patch(
     session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
-) -> dict[str, Any]:
+) -> ArticleData:
     """Apply ``data`` to the locked article and commit; the answer is the article as this
     write left it. A patch that changes nothing writes nothing."""
     article = await patch_article(session, article_id, data, viewer)
