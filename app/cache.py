@@ -1,8 +1,9 @@
 """A response cache for anonymous reads that is never staler than the last write.
 
 Every write bumps the content counter (``app.changes``) in its own transaction, and the only
-change nobody writes is a scheduled article going live. So the pair (counter, next go-live
-time), read with one tiny query, tells whether anything at all has changed since a response
+changes nobody writes are a scheduled article going live and a published one expiring. So the
+pair (counter, next such moment: ``app.conditional.NEXT_VISIBILITY_CHANGE_SQL``), read with
+one tiny query, tells whether anything at all has changed since a response
 was made. Each worker keeps the anonymous ``GET`` responses it made under their URL with the
 pair they were made at, and serves one again only while the database still shows the same
 pair. That check runs on every request, against the database every worker and machine
@@ -25,7 +26,7 @@ from sqlalchemy.engine import make_url
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.conditional import parse_entity_tags, parse_http_date, weak_match
+from app.conditional import CONTENT_STATE_SQL, parse_entity_tags, parse_http_date, weak_match
 from app.db import is_connection_error
 from app.metrics import CACHE_BYTES, CACHE_ENTRIES
 
@@ -40,11 +41,8 @@ _CACHEABLE_STATUS = frozenset({200, 301})
 _ENTRY_OVERHEAD = 400
 _CONDITIONAL_HEADERS = frozenset({b"if-none-match", b"if-modified-since"})
 
-_STATE_SQL = (
-    "SELECT value, (SELECT min(published_at) FROM article"
-    " WHERE status = 'published' AND deleted_at IS NULL AND published_at > {now})"
-    " FROM content_version WHERE id = 1"
-)
+# The counter and the next go-live or expiry: see NEXT_VISIBILITY_CHANGE_SQL.
+_STATE_SQL = CONTENT_STATE_SQL
 
 
 class ContentClock(Protocol):
@@ -133,7 +131,7 @@ class SQLiteClock:
 
     async def read(self) -> ContentState:
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        row = self.connection.execute(_STATE_SQL.format(now="?"), (now,)).fetchone()
+        row = self.connection.execute(_STATE_SQL.format(now=":now"), {"now": now}).fetchone()
         if row is None:
             return 0, None
         released = datetime.fromisoformat(row[1]).replace(tzinfo=UTC) if row[1] else None

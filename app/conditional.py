@@ -16,13 +16,11 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.articles.models import ArticleStatus, articles_table
 from app.auth import Viewer, ViewerDep
-from app.changes import content_version_table
-from app.db import SessionDep, utcnow
+from app.db import SessionDep, UTCDateTime, utcnow
 from app.errors import NotModified, PreconditionFailed
 
 ANY = "*"
@@ -227,26 +225,36 @@ def audience(viewer: Viewer) -> str:
     return "editor" if viewer.is_editor else "public"
 
 
-async def content_state(session: AsyncSession) -> tuple[int, datetime | None]:
-    """The content counter and the next moment a scheduled article goes live, in one query.
+# The one place that knows which moments change what anonymous callers see without anyone
+# writing: a scheduled article going live, and a published article expiring. Both the
+# response cache's clocks (app.cache) and ``content_state`` read the next such moment with
+# this subquery; ``{now}`` is the driver's placeholder for the current time.
+NEXT_VISIBILITY_CHANGE_SQL = (
+    "(SELECT min(moment) FROM ("
+    "SELECT min(published_at) AS moment FROM article"
+    " WHERE status = 'published' AND deleted_at IS NULL AND published_at > {now}"
+    " UNION ALL SELECT min(expires_at) FROM article"
+    " WHERE status = 'published' AND deleted_at IS NULL AND expires_at > {now}"
+    ") AS moments)"
+)
+CONTENT_STATE_SQL = (
+    "SELECT value, " + NEXT_VISIBILITY_CHANGE_SQL + " FROM content_version WHERE id = 1"  # noqa: S608 (constants only)
+)
+_CONTENT_STATE = (
+    text(CONTENT_STATE_SQL.format(now=":now"))
+    .bindparams(bindparam("now", type_=UTCDateTime()))
+    .columns(column("value", BigInteger()), column("next_change", UTCDateTime()))
+)
 
-    Every write bumps the counter in its own transaction; the only change nobody writes is
-    time passing a scheduled ``published_at``, which the second value covers.
+
+async def content_state(session: AsyncSession) -> tuple[int, datetime | None]:
+    """The content counter and the next moment content changes with time alone (a
+    scheduled article goes live, a published one expires), in one query.
+
+    Every write bumps the counter in its own transaction; time passing one of those
+    moments is the only change nobody writes, which the second value covers.
     """
-    now = utcnow()
-    next_release = (
-        select(func.min(articles_table.c.published_at))
-        .where(
-            articles_table.c.status == ArticleStatus.published.value,
-            articles_table.c.published_at > now,
-            articles_table.c.deleted_at.is_(None),
-        )
-        .scalar_subquery()
-    )
-    query = select(content_version_table.c.value, next_release).where(
-        content_version_table.c.id == 1
-    )
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_CONTENT_STATE, {"now": utcnow()})).first()
     if row is None:
         return 0, None
     return int(row[0]), row[1]

@@ -1,6 +1,7 @@
 """Settings, read from the environment (prefix ``NEWSDESK_``) and from ``.env``."""
 
 from functools import lru_cache
+from string import Formatter
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -8,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./newsdesk.db"
+URL_PLACEHOLDERS = frozenset({"slug", "id", "section", "yyyy", "mm", "dd"})
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,27 @@ class Settings(BaseSettings):
         description="Comma-separated host names requests may name in Host (*.example.com "
         "matches its subdomains); * for any. Others get a 400.",
     )
+    article_url_template: str | None = Field(
+        None,
+        description="The address of an article's page on the site, e.g. "
+        "https://www.example.com/{section}/{yyyy}/{mm}/{slug}; placeholders {slug} {id} "
+        "{section} {yyyy} {mm} {dd} (the date of published_at in UTC). Gives every article "
+        "without a canonical_url its url.",
+    )
+    publication_name: str = Field(
+        "Newsdesk",
+        min_length=1,
+        max_length=200,
+        description="The publication's name in the news sitemap, and the JSON-LD publisher "
+        "of articles without a source.",
+    )
+    sitemap_max_urls: int = Field(
+        50_000,
+        ge=1,
+        le=50_000,
+        description="URLs in one sitemap file before a month is split (the protocol's "
+        "limit is 50,000).",
+    )
     log_level: str = Field("info", description="debug, info, warning or error.")
     response_cache_bytes: int = Field(
         32 * 1024 * 1024,
@@ -60,6 +83,23 @@ class Settings(BaseSettings):
             raise ValueError("must be a scheme and host (and port) only, without a path")
         _ = parts.port  # raises ValueError for a port out of range
         return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @field_validator("article_url_template")
+    @classmethod
+    def known_placeholders(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            names = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"is not a valid template: {exc}") from exc
+        unknown = names - URL_PLACEHOLDERS
+        if unknown:
+            known = ", ".join(sorted(URL_PLACEHOLDERS))
+            raise ValueError(f"unknown placeholder {sorted(unknown)[0]!r}; use {known}")
+        if urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("must be an absolute http(s) URL")
+        return value
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

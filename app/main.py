@@ -16,6 +16,8 @@ from starlette.responses import HTMLResponse
 
 from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
+from app.articles.site import Site, SiteContext
+from app.articles.sitemaps import router as sitemaps_router
 from app.authors.router import router as authors_router
 from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
@@ -81,7 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Innermost: what it keeps is the app's own answer, before CORS and the plumbing.
+    site = Site(
+        url_template=settings.article_url_template,
+        publication_name=settings.publication_name,
+        sitemap_max_urls=settings.sitemap_max_urls,
+    )
+    app.add_middleware(SiteContext, site=site)
+    # Innermost but for the site: what it keeps is the app's own answer, before CORS and
+    # the plumbing.
     app.add_middleware(ResponseCache, max_bytes=settings.response_cache_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -109,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         authors_router,
         entities_router,
         feeds_router,
+        sitemaps_router,
         keys_router,
         ops_router,
     ):

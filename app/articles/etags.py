@@ -22,6 +22,7 @@ from app.articles.models import (
     article_authors_table,
     article_entities_table,
     articles_table,
+    is_expired,
     shown_status,
 )
 from app.authors.models import authors_table as authors
@@ -55,6 +56,8 @@ def last_modified(
     moments: list[datetime | None] = [row.updated_at, authors_changed_at, entities_changed_at]
     if row.status == ArticleStatus.published and row.published_at and row.published_at <= now:
         moments.append(row.published_at)
+    if row.status == ArticleStatus.published and is_expired(row, now):
+        moments.append(row.expires_at)
     return max(moment for moment in moments if moment is not None)
 
 
@@ -118,6 +121,7 @@ def _state_query(ref: str) -> Any:
         articles.c.updated_at.label("changed_at"),
         articles.c.published_at.label("published_at"),
         articles.c.deleted_at.label("deleted_at"),
+        articles.c.expires_at.label("expires_at"),
     ).where(condition)
     links = article_authors_table
     bylines = (
@@ -129,6 +133,7 @@ def _state_query(ref: str) -> Any:
             authors.c.name,
             no_text,
             authors.c.updated_at,
+            no_time,
             no_time,
             no_time,
         )
@@ -149,6 +154,7 @@ def _state_query(ref: str) -> Any:
             entities.c.name,
             entities.c.type,
             entities.c.updated_at,
+            no_time,
             no_time,
             no_time,
         )
@@ -172,6 +178,7 @@ class _Head:
     updated_at: datetime
     published_at: datetime | None
     deleted_at: datetime | None
+    expires_at: datetime | None
 
 
 async def load_article_state(session: AsyncSession, ref: str, now: datetime) -> ArticleState | None:
@@ -191,6 +198,7 @@ async def load_article_state(session: AsyncSession, ref: str, now: datetime) -> 
                 row.changed_at,
                 row.published_at,
                 row.deleted_at,
+                row.expires_at,
             )
         elif row.part == 1:
             bylines.append({"id": row.id, "slug": row.slug, "name": row.name})

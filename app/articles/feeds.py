@@ -19,6 +19,7 @@ from app.articles.queries import (
     relation_columns,
     tags_of,
 )
+from app.articles.site import article_url
 from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
 from app.db import SessionDep, utcnow
@@ -127,7 +128,7 @@ def build_feed(
         entry.id(f"urn:uuid:{row.id}")
         entry.guid(f"urn:uuid:{row.id}", permalink=False)
         entry.title(xml_text(row.headline))
-        entry.link(href=row.canonical_url or api_url, rel="alternate")
+        entry.link(href=article_url(row) or api_url, rel="alternate")
         entry.published(row.published_at)
         entry.updated(row.updated_at)
         if row.standfirst:
@@ -166,7 +167,9 @@ async def atom_feed(
 ) -> Response:
     """The 50 newest published articles, newest first, as Atom 1.0, filtered like
     listArticles by `author`, `entity` and `section` (unknown refs simply match nothing).
-    Entries link to `canonical_url`, or to the article in this API when it has none;
+    Entries link to the article's page (`url`: its `canonical_url`, or the site's URL
+    template filled in), or to the article in this API when it has none; an entry's
+    `updated` is the article's `updated_at`, so a correction shows as an update;
     their ids are `urn:uuid:` plus the article id, so they survive slug changes.
     The answer carries a weak `ETag` (an empty feed's date is when it was asked for);
     feed readers that send it back in `If-None-Match` get `304` while nothing changed."""

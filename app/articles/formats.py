@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import ShownStatus
 from app.articles.queries import ArticleData, get_article
+from app.articles.site import current_site
 from app.auth import Viewer
 from app.entities.extract import entities_named_in
 from app.entities.models import entities_table as entities
@@ -87,6 +88,45 @@ async def _load(
     return article, await _external_ids(session, ids)
 
 
+def ninjs_picture(image: dict[str, Any]) -> dict[str, Any]:
+    """The article's image as a ninjs ``associations`` item of type ``picture``: one
+    rendition (with its size when known), the caption and the alt text as descriptions."""
+    rendition: dict[str, Any] = {"name": "original", "href": image["url"]}
+    rendition |= {side: image[side] for side in ("width", "height") if image.get(side)}
+    picture: dict[str, Any] = {
+        "name": "image",
+        "uri": image["url"],
+        "type": "picture",
+        "renditions": [rendition],
+    }
+    descriptions = [
+        {"role": role, "contenttype": "text/plain", "value": image[key]}
+        for role, key in (("caption", "caption"), ("alt", "alt"))
+        if image.get(key)
+    ]
+    if descriptions:
+        picture["descriptions"] = descriptions
+    if image.get("credit"):
+        picture["copyrightholder"] = image["credit"]
+    return picture
+
+
+def jsonld_image(image: dict[str, Any]) -> dict[str, Any]:
+    """The image as a schema.org ``ImageObject``; its alt text is the ``description``
+    (schema.org has no property of that name; ``caption`` is the visible caption)."""
+    node: dict[str, Any] = {"@type": "ImageObject", "url": image["url"], "contentUrl": image["url"]}
+    for key, name in (
+        ("caption", "caption"),
+        ("description", "alt"),
+        ("creditText", "credit"),
+        ("width", "width"),
+        ("height", "height"),
+    ):
+        if image.get(name):
+            node[key] = image[name]
+    return node
+
+
 async def article_ninjs(
     session: AsyncSession, ref: str, viewer: Viewer, base_url: str
 ) -> dict[str, Any]:
@@ -132,23 +172,12 @@ async def article_ninjs(
     if article["source"]:
         document["copyrightholder"] = article["source"]
         document["infosources"] = [{"name": article["source"]}]
-    if article["canonical_url"]:
+    if article["url"]:
         document["renditions"] = [
-            {"name": "web", "href": article["canonical_url"], "contenttype": "text/html"}
+            {"name": "web", "href": article["url"], "contenttype": "text/html"}
         ]
     if article["image"]:
-        image = article["image"]
-        picture: dict[str, Any] = {
-            "name": "image",
-            "uri": image["url"],
-            "type": "picture",
-            "renditions": [{"name": "original", "href": image["url"]}],
-        }
-        if image.get("caption"):
-            picture["descriptions"] = [{"role": "caption", "value": image["caption"]}]
-        if image.get("credit"):
-            picture["copyrightholder"] = image["credit"]
-        document["associations"] = [picture]
+        document["associations"] = [ninjs_picture(article["image"])]
     for group in NINJS_ENTITY_GROUPS.values():
         document[group] = []
     for tag in article["entities"]:
@@ -164,9 +193,11 @@ async def article_jsonld(
     session: AsyncSession, ref: str, viewer: Viewer, base_url: str
 ) -> dict[str, Any]:
     """schema.org NewsArticle. Tagged entities named in the headline or standfirst are
-    what the story is ``about``; the others are ``mentions``."""
+    what the story is ``about``; the others are ``mentions``. The publisher is the
+    article's source, else the publication."""
     article, external = await _load(session, ref, viewer)
-    api_url = f"{base_url}v1/articles/{article['slug']}"
+    # The page readers visit; an article without one is identified by its API URL.
+    page_url = article["url"] or f"{base_url}v1/articles/{article['slug']}"
     in_lead = {
         str(entity.id)
         for entity in await entities_named_in(session, [article["headline"], article["standfirst"]])
@@ -174,8 +205,9 @@ async def article_jsonld(
     document: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "@id": article["canonical_url"] or api_url,
-        "url": article["canonical_url"] or api_url,
+        "@id": page_url,
+        "url": page_url,
+        "mainEntityOfPage": {"@type": "WebPage", "@id": page_url},
         "identifier": str(article["id"]),
         "headline": article["headline"],
         "inLanguage": article["language"],
@@ -200,15 +232,19 @@ async def article_jsonld(
         "articleSection": article["section"],
     }
     document |= {key: value for key, value in optional.items() if value}
-    if article["source"]:
-        document["publisher"] = {"@type": "Organization", "name": article["source"]}
+    publisher = article["source"] or current_site().publication_name
+    document["publisher"] = {"@type": "Organization", "name": publisher}
     if article["image"]:
-        image = article["image"]
-        document["image"] = {"@type": "ImageObject", "url": image["url"]} | {
-            key: image[name]
-            for key, name in (("caption", "caption"), ("creditText", "credit"))
-            if image.get(name)
-        }
+        document["image"] = jsonld_image(article["image"])
+    if article["corrections"]:
+        document["correction"] = [
+            {
+                "@type": "CorrectionComment",
+                "text": note["text"],
+                "datePublished": _timestamp(note["created_at"]),
+            }
+            for note in article["corrections"]
+        ]
     about: list[dict[str, Any]] = []
     mentions: list[dict[str, Any]] = []
     for tag in article["entities"]:

@@ -53,9 +53,10 @@ async def list_revisions(
 
 def _content_out(content: dict[str, Any]) -> dict[str, Any]:
     shown = dict(content)
-    published_at = shown.get("published_at")
-    if isinstance(published_at, str):
-        shown["published_at"] = datetime.fromisoformat(published_at)
+    for name in ("published_at", "expires_at"):
+        moment = shown.get(name)
+        if isinstance(moment, str):
+            shown[name] = datetime.fromisoformat(moment)
     return shown
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 from sqlalchemy import (
     JSON,
@@ -65,6 +66,9 @@ class Article(SQLModel, table=True):
         Index("ix_article_published_at_id", "published_at", "id"),
         Index("ix_article_updated_at_id", "updated_at", "id"),
         Index("ix_article_created_at_id", "created_at", "id"),
+        # The next expiry (freshness) and the sitemaps' range scans of live articles.
+        Index("ix_article_expires_at", "expires_at"),
+        Index("ix_article_status_published_at_id", "status", "published_at", "id"),
     )
 
     id: uuid.UUID = sqlmodel.Field(
@@ -88,6 +92,7 @@ class Article(SQLModel, table=True):
     image: dict[str, Any] | None = sqlmodel.Field(default=None, sa_column=Column(JSONType))
     status: str = sqlmodel.Field(default="draft", sa_column=Column(String(10), nullable=False))
     published_at: datetime | None = sqlmodel.Field(default=None, sa_column=Column(UTCDateTime))
+    expires_at: datetime | None = sqlmodel.Field(default=None, sa_column=Column(UTCDateTime))
     word_count: int = sqlmodel.Field(default=0, sa_column=Column(Integer, nullable=False))
     reading_time_minutes: int = sqlmodel.Field(default=0, sa_column=Column(Integer, nullable=False))
     version: int = sqlmodel.Field(default=1, sa_column=Column(Integer, nullable=False))
@@ -122,6 +127,26 @@ class ArticleEntity(SQLModel, table=True):
     )
     entity_id: uuid.UUID = sqlmodel.Field(
         sa_column=Column(Uuid, ForeignKey("entity.id"), primary_key=True, index=True)
+    )
+
+
+class ArticleCorrection(SQLModel, table=True):
+    """A correction note: appended, never edited (a correction is corrected by another)."""
+
+    __tablename__ = "article_correction"
+    __table_args__ = (
+        Index("ix_article_correction_article_id_created_at", "article_id", "created_at"),
+    )
+
+    id: uuid.UUID = sqlmodel.Field(
+        default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True)
+    )
+    article_id: uuid.UUID = sqlmodel.Field(
+        sa_column=Column(Uuid, ForeignKey("article.id", ondelete="CASCADE"), nullable=False)
+    )
+    text: str = sqlmodel.Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = sqlmodel.Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
 
 
@@ -182,14 +207,32 @@ SectionName = Annotated[
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+ALT_DOC = (
+    "What a screen reader says in place of the picture: what it shows, in a sentence "
+    "(the caption tells the story around it)."
+)
+ImageSide = Annotated[int, Field(ge=1, le=100_000)]
+IMAGE_EXAMPLE: dict[str, Any] = {
+    "url": "https://example.com/images/state-house-nairobi.jpg",
+    "caption": "State House, Nairobi, where the call was made.",
+    "credit": "Capital News",
+    "alt": "The white façade of State House, Nairobi, behind its gates.",
+    "width": 1600,
+    "height": 900,
+}
+
+
 class ArticleImage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl = Field(examples=["https://example.com/images/state-house-nairobi.jpg"])
-    caption: str | None = Field(
-        None, max_length=1000, examples=["State House, Nairobi, where the call was made."]
+    url: HttpUrl = Field(examples=[IMAGE_EXAMPLE["url"]])
+    caption: str | None = Field(None, max_length=1000, examples=[IMAGE_EXAMPLE["caption"]])
+    credit: str | None = Field(None, max_length=200, examples=[IMAGE_EXAMPLE["credit"]])
+    alt: str | None = Field(
+        None, max_length=1000, description=ALT_DOC, examples=[IMAGE_EXAMPLE["alt"]]
     )
-    credit: str | None = Field(None, max_length=200, examples=["Capital News"])
+    width: ImageSide | None = Field(None, description="Pixels.", examples=[1600])
+    height: ImageSide | None = Field(None, description="Pixels.", examples=[900])
 
 
 class ArticleImagePatch(BaseModel):
@@ -202,6 +245,9 @@ class ArticleImagePatch(BaseModel):
     )
     caption: str | None = Field(None, max_length=1000)
     credit: str | None = Field(None, max_length=200)
+    alt: str | None = Field(None, max_length=1000, description=ALT_DOC)
+    width: ImageSide | None = Field(None, description="Pixels.")
+    height: ImageSide | None = Field(None, description="Pixels.")
 
 
 HEADLINE_EXAMPLE = (
@@ -229,11 +275,7 @@ ARTICLE_CREATE_EXAMPLE: dict[str, Any] = {
     "status": "published",
     "published_at": "2024-11-08T18:30:00Z",
     "canonical_url": "https://example.com/2024/11/ruto-congratulates-trump",
-    "image": {
-        "url": "https://example.com/images/state-house-nairobi.jpg",
-        "caption": "State House, Nairobi, where the call was made.",
-        "credit": "Capital News",
-    },
+    "image": IMAGE_EXAMPLE,
     "authors": ["capital-news-reporter"],
     "entities": ["william-ruto", "donald-trump", "kenya", "haiti"],
     "auto_tag": True,
@@ -278,6 +320,8 @@ ARTICLE_EXAMPLE: dict[str, Any] = {
             "published_at",
         )
     },
+    # canonical_url set: it is the page's URL (else the template's, else null).
+    "url": ARTICLE_CREATE_EXAMPLE["canonical_url"],
     "authors": [
         {
             "id": "7e1d4b8a-0c6f-4a2e-9b3d-5f8a2c7e1d90",
@@ -290,6 +334,7 @@ ARTICLE_EXAMPLE: dict[str, Any] = {
         {"id": id_, "slug": slug, "name": name, "type": type_}
         for id_, slug, name, type_ in _EXAMPLE_ENTITIES
     ],
+    "corrections": [],
     "word_count": 50,
     "reading_time_minutes": 1,
     "version": 1,
@@ -300,6 +345,19 @@ Headline = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(max_length=500_000)]
 Authors = Annotated[list[Ref], Field(max_length=50)]
 Entities = Annotated[list[Ref], Field(max_length=500)]
+
+
+EXPIRES_DOC = (
+    "From this instant the article is no longer shown to anonymous callers, as if archived "
+    "(lists, search, feeds, sitemaps, counts and related lists leave it out, and getting it "
+    "is a 404); editors see it with status `archived`. Checked at every read, so it is never "
+    "late. null (the default) keeps it up. Must be later than `published_at`."
+)
+
+
+def expiry_follows_publication(published_at: datetime | None, expires_at: datetime | None) -> bool:
+    """An article that would expire before it goes live is a mistake, not a wish."""
+    return published_at is None or expires_at is None or expires_at > published_at
 
 
 class ArticleWrite(BaseModel):
@@ -323,13 +381,18 @@ class ArticleWrite(BaseModel):
         description="Set to now on first publish when left out; a future time schedules it.",
         examples=["2024-11-08T18:30:00Z"],
     )
+    expires_at: datetime | None = Field(
+        None,
+        description=EXPIRES_DOC,
+        examples=["2025-11-08T18:30:00Z"],
+    )
     # Strict: 0 or "yes" is not taken for a boolean; bad input is a 422.
     auto_tag: StrictBool = Field(
         False,
         description="Also tag every known entity named in headline, standfirst and body.",
     )
 
-    @field_validator("published_at")
+    @field_validator("published_at", "expires_at")
     @classmethod
     def to_utc(cls, value: datetime | None) -> datetime | None:
         return _as_utc(value)
@@ -352,6 +415,12 @@ class ArticleCreate(ArticleWrite):
     authors: Authors = Field([], description="Author refs (id or slug) in byline order.")
     entities: Entities = Field([], description="Entity refs (id or slug).")
 
+    @model_validator(mode="after")
+    def expires_after_publication(self) -> "ArticleCreate":
+        if not expiry_follows_publication(self.published_at, self.expires_at):
+            raise ValueError("expires_at must be later than published_at")
+        return self
+
 
 class ArticleUpdate(ArticleWrite):
     """A JSON merge patch: only the fields sent change."""
@@ -368,6 +437,53 @@ class ArticleUpdate(ArticleWrite):
     entities: Entities | MISSING = Field(
         MISSING, description="Entity refs (id or slug); replaces the tags."
     )
+
+
+URL_DOC = (
+    "Read-only: the page readers visit. `canonical_url` when set, else "
+    "`NEWSDESK_ARTICLE_URL_TEMPLATE` filled in with the article's slug, id, section and the "
+    "date of `published_at` (UTC), else null. Feeds, JSON-LD and sitemaps link to it."
+)
+CORRECTION_TEXT_EXAMPLE = (
+    "An earlier version of this story said the call took place on 7 November. "
+    "It took place on 8 November."
+)
+
+
+CorrectionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+]
+
+
+class CorrectionCreate(BaseModel):
+    """A correction to append. Corrections are never edited or removed: a correction is
+    corrected by another."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": CORRECTION_TEXT_EXAMPLE}]}
+    )
+
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    ] = Field(description="What was wrong and what is right, as readers should read it.")
+
+
+class CorrectionPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b8e2f4c-6a1d-4e3b-9c7f-2d5a8e1b4c60",
+                    "text": CORRECTION_TEXT_EXAMPLE,
+                    "created_at": "2024-11-09T07:15:00Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    text: str = Field(examples=[CORRECTION_TEXT_EXAMPLE])
+    created_at: datetime = Field(examples=["2024-11-09T07:15:00Z"])
 
 
 class ArticlePublic(BaseModel):
@@ -389,11 +505,19 @@ class ArticlePublic(BaseModel):
     section: str | None = Field(examples=["politics"])
     source: str | None = Field(examples=["Capital News"])
     canonical_url: str | None
+    url: str | None = Field(
+        description=URL_DOC, examples=["https://example.com/2024/11/ruto-congratulates-trump"]
+    )
     image: ArticleImage | None
     status: ShownStatus
     published_at: datetime | None = Field(examples=["2024-11-08T18:30:00Z"])
+    expires_at: datetime | None = Field(None, description=EXPIRES_DOC)
     authors: list[AuthorRef]
     entities: list[EntityRef]
+    corrections: list[CorrectionPublic] = Field(
+        description="Corrections to the story, oldest first (read-only; add one with "
+        "`addArticleCorrection`)."
+    )
     word_count: int = Field(examples=[412])
     reading_time_minutes: int = Field(examples=[3])
     version: int = Field(examples=[1])
@@ -437,6 +561,7 @@ class ArticleRevisionPublic(ArticleRevisionSummary):
     image: ArticleImage | None
     status: ArticleStatus = Field(examples=["published"])
     published_at: datetime | None = Field(examples=["2024-11-08T18:30:00Z"])
+    expires_at: datetime | None = None
     authors: list[str] = Field(description="Author ids in byline order.")
     entities: list[str] = Field(description="Entity ids.")
 
@@ -470,11 +595,14 @@ ARTICLE_FIELDS = (
     "section",
     "source",
     "canonical_url",
+    "url",
     "image",
     "status",
     "published_at",
+    "expires_at",
     "authors",
     "entities",
+    "corrections",
     "word_count",
     "reading_time_minutes",
     "version",
@@ -488,21 +616,36 @@ articles_table = table_of(Article)
 article_authors_table = table_of(ArticleAuthor)
 article_entities_table = table_of(ArticleEntity)
 revisions_table = table_of(ArticleRevision)
+corrections_table = table_of(ArticleCorrection)
+
+
+def not_expired(now: datetime) -> Any:
+    """No expiry, or one still to come."""
+    return articles_table.c.expires_at.is_(None) | (articles_table.c.expires_at > now)
 
 
 def publicly_visible(now: datetime) -> Any:
-    """Published, its time come, not in the trash: what anonymous callers may see."""
+    """Published, its time come, not expired, not in the trash: what anonymous callers may
+    see. Time is compared at every read, so neither going live nor expiring waits for a job."""
     return (
         (articles_table.c.status == ArticleStatus.published.value)
         & (articles_table.c.published_at <= now)
+        & not_expired(now)
         & articles_table.c.deleted_at.is_(None)
     )
 
 
+def is_expired(row: Any, now: datetime) -> bool:
+    expires_at = getattr(row, "expires_at", None)
+    return expires_at is not None and expires_at <= now
+
+
 def shown_status(row: Any, now: datetime) -> str:
-    """The status as shown: deleted, scheduled, or the stored one."""
+    """The status as shown: deleted, scheduled, archived once expired, or the stored one."""
     if row.deleted_at is not None:
         return ShownStatus.deleted.value
     if row.status == ArticleStatus.published and row.published_at and row.published_at > now:
         return ShownStatus.scheduled.value
+    if row.status == ArticleStatus.published and is_expired(row, now):
+        return ShownStatus.archived.value
     return str(row.status)

@@ -8,7 +8,7 @@ statement (``relation_columns``), so one article, or a page of any size, is one 
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypedDict
 from typing import cast as cast_to
 
@@ -37,10 +37,13 @@ from app.articles.models import (
     article_authors_table,
     article_entities_table,
     articles_table,
+    corrections_table,
+    is_expired,
     publicly_visible,
     shown_status,
 )
 from app.articles.search import plan_search, search_sorting
+from app.articles.site import article_url
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.conditional import ReadConditions, Validators
@@ -68,6 +71,7 @@ SUMMARY_COLUMNS = tuple(
         "image",
         "status",
         "published_at",
+        "expires_at",
         "word_count",
         "reading_time_minutes",
         "version",
@@ -118,6 +122,14 @@ class Tag(TypedDict):
     type: str
 
 
+class Correction(TypedDict):
+    """A correction as an article shows it, oldest first."""
+
+    id: str
+    text: str
+    created_at: datetime
+
+
 class ArticleData(TypedDict, total=False):
     """An article as the API shows it. Lists give the keys ``fields=`` asks for (``id``
     always), so every key is optional to the type checker; one article has them all."""
@@ -134,11 +146,14 @@ class ArticleData(TypedDict, total=False):
     section: str | None
     source: str | None
     canonical_url: str | None
+    url: str | None
     image: dict[str, Any] | None
     status: str
     published_at: datetime | None
+    expires_at: datetime | None
     authors: list[Byline]
     entities: list[Tag]
+    corrections: list[Correction]
     word_count: int
     reading_time_minutes: int
     version: int
@@ -198,10 +213,10 @@ def _dashed_uuid(column: Any) -> Any:
 _UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
-def relation_columns(dialect: str) -> tuple[Any, Any]:
-    """The bylines (in order) and tags (by name) of the article in the enclosing query, as
-    two JSON columns labelled ``authors`` and ``entities``: the one relation loader of
-    every article read."""
+def relation_columns(dialect: str) -> tuple[Any, Any, Any]:
+    """The bylines (in order), tags (by name) and corrections (oldest first) of the
+    article in the enclosing query, as three JSON columns labelled ``authors``,
+    ``entities`` and ``corrections``: the one relation loader of every article read."""
     links = article_authors_table
     bylines = _json_array(
         dialect,
@@ -227,7 +242,14 @@ def relation_columns(dialect: str) -> tuple[Any, Any]:
         .correlate(articles),
         (entities.c.name, entities.c.id),
     )
-    return bylines.label("authors"), tags.label("entities")
+    notes = corrections_table
+    corrections = _json_array(
+        dialect,
+        {"id": notes.c.id, "text": notes.c.text, "created_at": notes.c.created_at},
+        select(notes.c.id).where(notes.c.article_id == articles.c.id).correlate(articles),
+        (notes.c.created_at, notes.c.id),
+    )
+    return bylines.label("authors"), tags.label("entities"), corrections.label("corrections")
 
 
 def bylines_of(row: Any) -> list[Byline]:
@@ -238,6 +260,20 @@ def bylines_of(row: Any) -> list[Byline]:
 def tags_of(row: Any) -> list[Tag]:
     """The tags of a row read with ``relation_columns``, as the database built them."""
     return cast_to(list[Tag], row.entities)
+
+
+def corrections_of(row: Any) -> list[Correction]:
+    """The corrections of a row read with ``relation_columns``, their times as UTC
+    datetimes (each database writes a timestamp into JSON in its own text form)."""
+    return [
+        Correction(id=note["id"], text=note["text"], created_at=_json_time(note["created_at"]))
+        for note in row.corrections
+    ]
+
+
+def _json_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -258,6 +294,10 @@ def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None
             item[name] = bylines_of(row)
         elif name == "entities":
             item[name] = tags_of(row)
+        elif name == "corrections":
+            item[name] = corrections_of(row)
+        elif name == "url":
+            item[name] = article_url(row)
         elif name in values:
             item[name] = values[name]
     return cast_to(ArticleData, item)
@@ -284,6 +324,14 @@ def _status_condition(status: ShownStatus, now: datetime) -> ColumnElement[bool]
         return and_(
             live, articles.c.status == ArticleStatus.published, articles.c.published_at > now
         )
+    if status == ShownStatus.archived:
+        # Expired articles show as archived, so they are listed with them.
+        expired = and_(
+            articles.c.status == ArticleStatus.published,
+            articles.c.published_at <= now,
+            articles.c.expires_at <= now,
+        )
+        return and_(live, or_(articles.c.status == status.value, expired))
     return and_(live, articles.c.status == status.value)
 
 
@@ -364,7 +412,7 @@ async def list_articles(
     if search is not None:
         counted = search.apply(query, bounded=False)
         query = search.apply(query)
-    wants_relations = fields is None or bool({"authors", "entities"} & fields)
+    wants_relations = fields is None or bool({"authors", "entities", "corrections"} & fields)
     page = query.add_columns(*relation_columns(dialect_of(session))) if wants_relations else query
     rows, next_cursor = await fetch_page(
         session, page, keys=keys, id_column=articles.c.id, params=params
@@ -395,7 +443,10 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
     if viewer.is_editor:
         return True
     return bool(
-        row.status == ArticleStatus.published and row.published_at and row.published_at <= now
+        row.status == ArticleStatus.published
+        and row.published_at
+        and row.published_at <= now
+        and not is_expired(row, now)
     )
 
 

@@ -33,6 +33,7 @@ WRITABLE_COLUMNS = (
     "image",
     "status",
     "published_at",
+    "expires_at",
 )
 
 
@@ -44,8 +45,9 @@ def revision_content(
     """What a revision keeps of an article: its writable columns, its authors as ids in
     byline order and its entities as ids in id order."""
     content = {name: columns[name] for name in WRITABLE_COLUMNS}
-    published_at = content["published_at"]
-    content["published_at"] = published_at.isoformat() if published_at else None
+    for name in ("published_at", "expires_at"):
+        moment = content[name]
+        content[name] = moment.isoformat() if moment else None
     content["authors"] = [str(author_id) for author_id in author_ids]
     content["entities"] = sorted(str(entity_id) for entity_id in entity_ids)
     return content

@@ -3,7 +3,6 @@
 Handlers translate HTTP to one service call; the query parameters are in ``params`` and
 the examples of answers in media types of their own in ``examples``."""
 
-
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.articles import formats, history, queries, related, scopes, service
@@ -17,6 +16,8 @@ from app.articles.models import (
     ArticleRevisionPublic,
     ArticleRevisionSummary,
     ArticleUpdate,
+    CorrectionCreate,
+    CorrectionPublic,
     RelatedArticle,
 )
 from app.articles.params import (
@@ -451,3 +452,29 @@ async def get_article_jsonld(
         media_type="application/ld+json",
         headers=validators.headers(),
     )
+
+
+@router.post(
+    "/v1/articles/{ref}/corrections",
+    operation_id="addArticleCorrection",
+    summary="Add a correction to an article",
+    status_code=201,
+    response_model=CorrectionPublic,
+    responses=MOVED_WRITE | problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 503),
+)
+async def add_article_correction(
+    ref: str,
+    data: CorrectionCreate,
+    request: Request,
+    session: WriteSessionDep,
+    viewer: EditorDep,
+    conditions: WriteConditionsDep,
+) -> Response:
+    """Editors only. Appends a correction note to the story, as newsrooms publish them:
+    corrections are never edited or removed (a correction is corrected by another).
+    The article lists it in `corrections` (oldest first), moves to its next `version`
+    with a revision, and its `updated_at` is now, so feeds show the entry as updated;
+    its JSON-LD gives each as a `correction` (`CorrectionComment`). `Location` is the
+    article, where the correction is shown. With `If-Match`, a stale ETag is a `412`."""
+    correction, slug = await service.add_correction(session, ref, data, viewer, conditions)
+    return created_response(request, correction, f"/v1/articles/{slug}")

@@ -19,12 +19,16 @@ from app.articles.models import (
     ArticleImagePatch,
     ArticleStatus,
     ArticleUpdate,
+    CorrectionCreate,
     article_authors_table,
     article_entities_table,
+    corrections_table,
+    expiry_follows_publication,
 )
 from app.articles.queries import (
     KIND,
     ArticleData,
+    Correction,
     articles,
     current_etag,
     get_article,
@@ -33,7 +37,7 @@ from app.articles.queries import (
     resolve_entities,
 )
 from app.articles.render import render_body
-from app.articles.revisions import snapshot_articles, write_revisions
+from app.articles.revisions import record_revisions, snapshot_articles, write_revisions
 from app.auth import Viewer
 from app.changes import begin_write
 from app.conditional import WriteConditions
@@ -161,6 +165,7 @@ def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dic
         "image": data.image.model_dump(mode="json") if data.image else None,
         "status": data.status.value,
         "published_at": published_at,
+        "expires_at": data.expires_at,
         **body_columns(data.body),
         "version": 1,
         "created_at": now,
@@ -266,6 +271,12 @@ async def patch_article(
         setattr(article, name, _stored(value))
     if article.status == ArticleStatus.published and article.published_at is None:
         article.published_at = utcnow()
+    if not expiry_follows_publication(article.published_at, article.expires_at):
+        raise ValidationFailed(
+            "expires_at must be later than published_at.",
+            loc=["body", "expires_at"],
+            error_type="value_error",
+        )
     if data.auto_tag:
         tags = await _with_auto_tags(session, article, tags)
     await _replace_links(session, article.id, bylines, tags)
@@ -291,3 +302,42 @@ async def trash_article(
     article = await lock_article(session, ref, viewer, conditions)
     article.deleted_at = utcnow()
     await session.commit()
+
+
+async def add_correction(
+    session: AsyncSession,
+    ref: str,
+    data: CorrectionCreate,
+    viewer: Viewer,
+    conditions: WriteConditions | None = None,
+) -> tuple[Correction, str]:
+    """Append a correction: the article moves to its next version (``updated_at`` now,
+    so feeds show the entry as updated) with a revision, as for any change. The
+    correction, and the article's slug."""
+    await begin_write(session)
+    article = await lock_article(session, ref, viewer, conditions)
+    article_id, slug = article.id, article.slug
+    correction = Correction(id=str(uuid.uuid4()), text=data.text, created_at=utcnow())
+    await append_corrections(session, article_id, [correction])
+    await record_revisions(session, [article_id], viewer.key_name)
+    await session.commit()
+    return correction, slug
+
+
+async def append_corrections(
+    session: AsyncSession, article_id: uuid.UUID, corrections: list[Correction]
+) -> None:
+    """Store corrections of one article as given (an import keeps their ids and times)."""
+    if corrections:
+        await session.execute(
+            insert(corrections_table),
+            [
+                {
+                    "id": uuid.UUID(note["id"]),
+                    "article_id": article_id,
+                    "text": note["text"],
+                    "created_at": note["created_at"],
+                }
+                for note in corrections
+            ],
+        )

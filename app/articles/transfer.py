@@ -20,11 +20,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,17 +35,30 @@ from app.articles.models import (
     article_authors_table,
     article_entities_table,
     articles_table,
+    corrections_table,
 )
 from app.articles.queries import (
     KIND,
+    Correction,
     bylines_of,
+    corrections_of,
     dialect_of,
     find_refs,
     relation_columns,
     tags_of,
 )
-from app.articles.revisions import WRITABLE_COLUMNS, revision_content, write_revisions
-from app.articles.service import add_article, new_article_columns, patch_article
+from app.articles.revisions import (
+    WRITABLE_COLUMNS,
+    record_revisions,
+    revision_content,
+    write_revisions,
+)
+from app.articles.service import (
+    add_article,
+    append_corrections,
+    new_article_columns,
+    patch_article,
+)
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
@@ -59,8 +72,10 @@ IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
 # New articles rendered at a time, in a thread, while the database writes the previous ones.
 _RENDER_CHUNK = 100
-# Keys of an exported line, in the order they are written: what a revision keeps.
-EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities")
+# Keys of an exported line, in the order they are written: what a revision keeps, and the
+# corrections (which no revision holds: they are appended, never restored away).
+EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities", "corrections")
+IMAGE_KEYS = ("url", "caption", "credit", "alt", "width", "height")
 _COLUMNS = tuple(articles_table.c[name] for name in WRITABLE_COLUMNS)
 # Timestamps as RFC 3339 UTC with a Z, with their microseconds: an export loses nothing.
 _LINE_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
@@ -101,40 +116,48 @@ async def export_lines(
         rows = (await session.execute(query)).all()
         if not rows:
             return
-        bylines, tags = await _relation_slugs(session, [row.id for row in rows])
-        yield [
-            orjson.dumps(_export_item(row, bylines[row.id], tags[row.id]), option=_LINE_OPTIONS)
-            for row in rows
-        ]
+        relations = await _relations(session, [row.id for row in rows])
+        yield [orjson.dumps(_export_item(row, relations), option=_LINE_OPTIONS) for row in rows]
         after = rows[-1].slug
 
 
-def _export_item(row: Any, bylines: list[str], tags: list[str]) -> dict[str, Any]:
-    item = {name: getattr(row, name) for name in EXPORT_FIELDS[:-2]}
+def _export_item(row: Any, relations: "_Relations") -> dict[str, Any]:
+    item = {name: getattr(row, name) for name in WRITABLE_COLUMNS}
     image = item["image"]
     if image is not None:
-        item["image"] = {key: image.get(key) for key in ("url", "caption", "credit")}
-    item["authors"] = bylines
-    item["entities"] = tags
+        item["image"] = {key: image.get(key) for key in IMAGE_KEYS}
+    item["authors"] = relations.bylines[row.id]
+    item["entities"] = relations.tags[row.id]
+    item["corrections"] = relations.corrections[row.id]
     return item
 
 
-async def _relation_slugs(
-    session: AsyncSession, article_ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, list[str]], dict[uuid.UUID, list[str]]]:
-    """Author slugs in byline order and entity slugs in slug order, for many articles, read
-    with the relation loader of every article read."""
+@dataclass
+class _Relations:
+    """Of many articles: author slugs in byline order, entity slugs in slug order, and
+    corrections oldest first as ``{"text", "created_at"}``."""
+
+    bylines: dict[uuid.UUID, list[str]] = field(default_factory=dict)
+    tags: dict[uuid.UUID, list[str]] = field(default_factory=dict)
+    corrections: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+async def _relations(session: AsyncSession, article_ids: Sequence[uuid.UUID]) -> _Relations:
+    """The relations of many articles, read with the relation loader of every article
+    read."""
+    found = _Relations()
     if not article_ids:
-        return {}, {}
+        return found
     query = select(articles_table.c.id, *relation_columns(dialect_of(session))).where(
         articles_table.c.id.in_(article_ids)
     )
-    bylines: dict[uuid.UUID, list[str]] = {}
-    tags: dict[uuid.UUID, list[str]] = {}
     for row in await session.execute(query):
-        bylines[row.id] = [author["slug"] for author in bylines_of(row)]
-        tags[row.id] = sorted(tag["slug"] for tag in tags_of(row))
-    return bylines, tags
+        found.bylines[row.id] = [author["slug"] for author in bylines_of(row)]
+        found.tags[row.id] = sorted(tag["slug"] for tag in tags_of(row))
+        found.corrections[row.id] = [
+            {"text": note["text"], "created_at": note["created_at"]} for note in corrections_of(row)
+        ]
+    return found
 
 
 # Import
@@ -161,15 +184,36 @@ class ImportReport:
 Outcome = Literal["created", "updated", "unchanged"]
 
 
+class ImportedCorrection(BaseModel):
+    """A correction as export writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000)
+    created_at: AwareDatetime
+
+    @field_validator("created_at")
+    @classmethod
+    def to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class ImportLine(ArticleCreate):
+    """An exported line: a ``POST /v1/articles`` body plus the article's corrections,
+    which import appends where the article does not have them yet (same text and time)."""
+
+    corrections: list[ImportedCorrection] = Field([], max_length=1000)
+
+
 class LineRejected(Exception):
     """A line that cannot be imported, with the reason a person can act on."""
 
 
-def parse_line(raw: bytes) -> ArticleCreate:
+def parse_line(raw: bytes) -> ImportLine:
     """One NDJSON line, validated exactly as a ``POST /v1/articles`` body; a slug is
     required, because import matches articles by slug."""
     try:
-        data = ArticleCreate.model_validate_json(raw)
+        data = ImportLine.model_validate_json(raw)
     except ValidationError as exc:
         raise LineRejected(_describe_validation(exc)) from exc
     if data.slug is None:
@@ -185,11 +229,11 @@ def _describe_validation(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _as_patch(data: ArticleCreate) -> ArticleUpdate:
+def _as_patch(data: ImportLine) -> ArticleUpdate:
     """The line as a merge patch that sets every writable field, so that the stored
     article ends up as the line says. A line without ``published_at`` keeps the time the
     article was first published, as the API does."""
-    values = data.model_dump(mode="json", exclude={"auto_tag"})
+    values = data.model_dump(mode="json", exclude={"auto_tag", "corrections"})
     if values["published_at"] is None:
         del values["published_at"]
     return ArticleUpdate.model_validate(values)
@@ -225,7 +269,7 @@ async def _import_batch(
 ) -> None:
     """Import one batch: parse its lines, then write them in rounds."""
     errors: list[LineError] = []
-    parsed: list[tuple[int, ArticleCreate]] = []
+    parsed: list[tuple[int, ImportLine]] = []
     for number, raw in batch:
         try:
             parsed.append((number, parse_line(raw)))
@@ -240,12 +284,12 @@ async def _import_batch(
 
 
 def _rounds(
-    parsed: list[tuple[int, ArticleCreate]],
-) -> list[list[tuple[int, ArticleCreate]]]:
+    parsed: list[tuple[int, ImportLine]],
+) -> list[list[tuple[int, ImportLine]]]:
     """Split a batch so that no slug appears twice in a round. Rounds are written in turn,
     so a later line with the same slug updates what the earlier one wrote, just as it
     would have if the two lines had fallen into different batches: the last line wins."""
-    rounds: list[list[tuple[int, ArticleCreate]]] = []
+    rounds: list[list[tuple[int, ImportLine]]] = []
     seen: list[set[str]] = []
     for number, data in parsed:
         slug = data.slug or ""
@@ -260,7 +304,7 @@ def _rounds(
 
 async def _write_round(
     sessionmaker: async_sessionmaker[AsyncSession],
-    parsed: list[tuple[int, ArticleCreate]],
+    parsed: list[tuple[int, ImportLine]],
     report: ImportReport,
     errors: list[LineError],
 ) -> None:
@@ -279,7 +323,7 @@ async def _write_round(
 
 async def _write_batch(
     sessionmaker: async_sessionmaker[AsyncSession],
-    parsed: list[tuple[int, ArticleCreate]],
+    parsed: list[tuple[int, ImportLine]],
     *,
     bulk: bool,
 ) -> tuple[Counter[Outcome], list[LineError]]:
@@ -312,9 +356,9 @@ async def _write_batch(
 
 async def _fresh_lines(
     session: AsyncSession,
-    parsed: list[tuple[int, ArticleCreate]],
+    parsed: list[tuple[int, ImportLine]],
     existing: dict[str, "_Stored"],
-) -> list[tuple[int, ArticleCreate]]:
+) -> list[tuple[int, ImportLine]]:
     """The lines the bulk path can create: a slug no article has now or had before (an
     old slug is refused by the one-by-one path, with the API's words), and no auto-tagging
     (which reads each article's text against the entity catalogue)."""
@@ -365,11 +409,12 @@ class _NewRows:
     bylines: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, Any]] = field(default_factory=list)
     revisions: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    corrections: list[dict[str, Any]] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
 
 
 def _new_rows(
-    lines: Sequence[tuple[int, ArticleCreate]],
+    lines: Sequence[tuple[int, ImportLine]],
     author_ids: dict[str, uuid.UUID],
     entity_ids: dict[str, uuid.UUID],
     now: datetime,
@@ -393,6 +438,10 @@ def _new_rows(
             for position, author_id in enumerate(byline)
         ]
         rows.tags += [{"article_id": article_id, "entity_id": entity_id} for entity_id in tagged]
+        rows.corrections += [
+            {"id": uuid.uuid4(), "article_id": article_id} | note.model_dump()
+            for note in data.corrections
+        ]
         rows.revisions[article_id] = {
             "version": columns["version"],
             "content": revision_content(columns, byline, tagged),
@@ -407,11 +456,13 @@ async def _insert_rows(session: AsyncSession, rows: _NewRows) -> None:
         await session.execute(insert(article_authors_table), rows.bylines)
     if rows.tags:
         await session.execute(insert(article_entities_table), rows.tags)
+    if rows.corrections:
+        await session.execute(insert(corrections_table), rows.corrections)
     await write_revisions(session, rows.revisions, IMPORT_VIEWER.key_name)
 
 
 async def _add_articles(
-    session: AsyncSession, lines: list[tuple[int, ArticleCreate]], errors: list[LineError]
+    session: AsyncSession, lines: list[tuple[int, ImportLine]], errors: list[LineError]
 ) -> int:
     """Create the articles of new lines with a few multi-row statements; lines naming an
     unknown author or entity go to ``errors``. The number created.
@@ -428,7 +479,7 @@ async def _add_articles(
     now = utcnow()
     chunks = [lines[start : start + _RENDER_CHUNK] for start in range(0, len(lines), _RENDER_CHUNK)]
 
-    def rows_of(chunk: list[tuple[int, ArticleCreate]]) -> "asyncio.Task[_NewRows]":
+    def rows_of(chunk: list[tuple[int, ImportLine]]) -> "asyncio.Task[_NewRows]":
         return asyncio.create_task(asyncio.to_thread(_new_rows, chunk, author_ids, entity_ids, now))
 
     created = 0
@@ -465,16 +516,25 @@ async def _articles_by_slug(session: AsyncSession, slugs: Sequence[str]) -> dict
         articles_table.c.slug.in_(set(slugs))
     )
     rows = (await session.execute(query)).all()
-    bylines, tags = await _relation_slugs(session, [row.id for row in rows])
+    relations = await _relations(session, [row.id for row in rows])
     return {
-        row.slug: _Stored(
-            row.id, row.deleted_at is not None, _export_item(row, bylines[row.id], tags[row.id])
-        )
+        row.slug: _Stored(row.id, row.deleted_at is not None, _export_item(row, relations))
         for row in rows
     }
 
 
-def _same_as_stored(data: ArticleCreate, stored: dict[str, Any]) -> bool:
+def _missing_corrections(data: ImportLine, stored: list[dict[str, Any]]) -> list[Correction]:
+    """The line's corrections that the article does not have (same text and time), to
+    append: corrections are never removed, so a line with fewer leaves the others."""
+    have = {(note["text"], note["created_at"]) for note in stored}
+    return [
+        Correction(id=str(uuid.uuid4()), text=note.text, created_at=note.created_at)
+        for note in data.corrections
+        if (note.text, note.created_at) not in have
+    ]
+
+
+def _same_as_stored(data: ImportLine, stored: dict[str, Any]) -> bool:
     """Whether the line says what is stored already, compared as export writes it. A line
     naming authors or entities by id, or asking for auto-tagging, never compares equal
     here: the update path then finds out, at the cost of the writes it rolls back."""
@@ -485,14 +545,13 @@ def _same_as_stored(data: ArticleCreate, stored: dict[str, Any]) -> bool:
     line["image"] = data.image.model_dump(mode="json") if data.image else None
     line["status"] = data.status.value
     line["entities"] = sorted(data.entities)
+    line["corrections"] = [note.model_dump() for note in data.corrections]
     if line["published_at"] is None:  # keeps the stored time, as an update would
         line["published_at"] = stored["published_at"]
     return line == stored
 
 
-async def _upsert(
-    session: AsyncSession, existing: dict[str, _Stored], data: ArticleCreate
-) -> Outcome:
+async def _upsert(session: AsyncSession, existing: dict[str, _Stored], data: ImportLine) -> Outcome:
     """Create or update one article inside a savepoint; "created", "updated" or
     "unchanged". Anything wrong with the line rolls back only the line."""
     slug = data.slug or ""
@@ -507,12 +566,20 @@ async def _upsert(
     try:
         if found is None:
             article = await add_article(session, data, IMPORT_VIEWER)
+            await append_corrections(session, article.id, _missing_corrections(data, []))
             await savepoint.commit()
             existing[slug] = _Stored(article.id, trashed=False, item=None)
             return "created"
-        if await patch_article(session, found.id, _as_patch(data), IMPORT_VIEWER) is None:
+        stored = found.item["corrections"] if found.item is not None else []
+        missing = _missing_corrections(data, stored)
+        patched = await patch_article(session, found.id, _as_patch(data), IMPORT_VIEWER)
+        if patched is None and not missing:
             await savepoint.rollback()
             return "unchanged"
+        await append_corrections(session, found.id, missing)
+        if patched is None:
+            # Only corrections are new: they make the next version, as through the API.
+            await record_revisions(session, [found.id], IMPORT_VIEWER.key_name)
         await savepoint.commit()
         found.item = None
         return "updated"
