@@ -59,6 +59,11 @@ TAGS = [
         "name": "feeds",
         "description": "Atom 1.0 and RSS 2.0 feeds of the newest published articles.",
     },
+    {
+        "name": "sitemaps",
+        "description": "XML sitemaps of the articles' pages for search engines: an index of "
+        "monthly sitemaps, and a Google News sitemap of the last 48 hours.",
+    },
     {"name": "keys", "description": "API keys (admins only). Only hashes are stored."},
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]

@@ -185,7 +185,14 @@ def test_patch_is_a_merge_patch(client: TestClient) -> None:
     assert body["section"] == "politics"
     assert body["dateline"] == "NAIROBI, Kenya"
     assert body["authors"] == article["authors"]
-    assert body["image"] == {"url": "https://example.com/a.jpg", "caption": None, "credit": "AP"}
+    assert body["image"] == {
+        "url": "https://example.com/a.jpg",
+        "caption": None,
+        "credit": "AP",
+        "alt": None,
+        "width": None,
+        "height": None,
+    }
     assert body["version"] == 2
     assert body["updated_at"] >= article["updated_at"]
 

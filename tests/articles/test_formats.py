@@ -141,7 +141,8 @@ def test_json_ld_cannot_close_a_script_element(client: TestClient) -> None:
     document = response.json()
     assert document["headline"] == "</script><script>alert(1)</script> & more"
     assert document["description"] == "1 < 2 > 0"
-    assert "publisher" not in document
+    # No source: the publication (NEWSDESK_PUBLICATION_NAME, default Newsdesk) publishes it.
+    assert document["publisher"] == {"@type": "Organization", "name": "Newsdesk"}
 
 
 def test_formats_of_hidden_or_missing_articles_are_404(client: TestClient) -> None:
