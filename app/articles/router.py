@@ -3,7 +3,6 @@
 Handlers translate HTTP to one service call; the query parameters are in ``params`` and
 the examples of answers in media types of their own in ``examples``."""
 
-
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.articles import formats, history, queries, related, scopes, service
