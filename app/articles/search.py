@@ -37,6 +37,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     cast,
+    column,
     func,
     literal_column,
     select,
@@ -274,6 +275,24 @@ HEADLINE_OPTIONS = (
 )
 
 
+# Both built from the constant configuration names only; the query text is a bound parameter.
+_STEMMED_IN_EACH = ", ".join(
+    f"websearch_to_tsquery('{name}', :search_text)" for name in SEARCH_CONFIGS
+)
+_ANY_LANGUAGE_QUERY = (
+    "(SELECT string_agg(DISTINCT '(' || stemmed::text || ')', ' | ')::tsquery "  # noqa: S608
+    f"FROM unnest(ARRAY[{_STEMMED_IN_EACH}]) AS stemmed WHERE stemmed::text <> '')"
+)
+# The query stemmed in each configuration, once a statement (OFFSET 0 keeps PostgreSQL from
+# folding it into the outer query): each candidate joins its own language's query instead
+# of stemming the query again row by row.
+_CONFIGS = ", ".join(f"'{name}'::regconfig" for name in SEARCH_CONFIGS)
+_OWN_LANGUAGE_QUERIES = (
+    "SELECT config, websearch_to_tsquery(config, :search_text) AS query "  # noqa: S608
+    f"FROM unnest(ARRAY[{_CONFIGS}]) AS config OFFSET 0"
+)
+
+
 class PostgresSearch(SearchPlan):
     """Each article's vector is stemmed in its own language's configuration. The GIN index
     is asked for the query stemmed in every configuration at once (a superset), then each
@@ -282,6 +301,12 @@ class PostgresSearch(SearchPlan):
     def __init__(self, parsed: ParsedQuery) -> None:
         super().__init__(parsed)
         self.text = websearch_query(parsed)
+        self.own = (
+            text(_OWN_LANGUAGE_QUERIES)
+            .bindparams(search_text=self.text)
+            .columns(column("config"), column("query"))
+            .subquery("own_query")
+        )
 
     def _tsquery(self, config: Any) -> Any:
         return func.websearch_to_tsquery(config, bindparam("search_text", self.text))
@@ -290,28 +315,29 @@ class PostgresSearch(SearchPlan):
         return self._tsquery(func.newsdesk_search_config(articles_table.c.language))
 
     def _any_language_query(self) -> Any:
-        queries = [self._tsquery(literal_column(f"'{name}'::regconfig")) for name in SEARCH_CONFIGS]
-        combined = queries[0]
-        for query in queries[1:]:
-            combined = combined.op("||")(query)
-        return combined
+        # The query stemmed in every configuration, each distinct form once, OR-ed: what
+        # the GIN index is asked for. A subquery, so that the planner cannot guess how
+        # common the words are and scan the table instead of the index.
+        return text(_ANY_LANGUAGE_QUERY).bindparams(search_text=self.text)
 
     @property
     def rank(self) -> SortField:
         # Negated so that ascending order is best first; float8 so that the value in a
         # cursor compares exactly equal to the one computed again on the next page.
-        score = func.ts_rank(RANK_WEIGHTS, SEARCH_VECTOR, self._own_query(), RANK_NORMALISATION)
+        score = func.ts_rank(RANK_WEIGHTS, SEARCH_VECTOR, self.own.c.query, RANK_NORMALISATION)
         return SortField(-cast(score, Float(precision=53)), "float")
 
     def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
         found = SEARCH_VECTOR.op("@@")(self._any_language_query())
-        exact = SEARCH_VECTOR.op("@@")(self._own_query())
+        exact = SEARCH_VECTOR.op("@@")(self.own.c.query)
+        language = self.own.c.config == func.newsdesk_search_config(articles_table.c.language)
+        joined = query.join(self.own, language)
         if not bounded:
-            return query.where(found, exact)
+            return joined.where(found, exact)
         candidates = select(articles_table.c.id).where(found)
         if query.whereclause is not None:
             candidates = candidates.where(query.whereclause)
-        return query.where(
+        return joined.where(
             articles_table.c.id.in_(candidates.limit(SEARCH_CANDIDATES).scalar_subquery()), exact
         )
 
