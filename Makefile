@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo site's page addresses (the demo data has no canonical URLs): see the README tour.
+DEMO_URL_TEMPLATE ?= https://www.example.com/{section}/{yyyy}/{mm}/{slug}
 
 .PHONY: install run migrate seed test lint openapi-lint format bench clean
 
@@ -30,7 +32,8 @@ seed: migrate
 
 run: seed
 	@echo "Newsdesk: API docs at http://$(HOST):$(PORT)/docs"
-	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
+	NEWSDESK_ARTICLE_URL_TEMPLATE="$${NEWSDESK_ARTICLE_URL_TEMPLATE-$(DEMO_URL_TEMPLATE)}" \
+		$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -77,6 +77,17 @@ ARTICLES: list[dict[str, Any]] = [
         "source": "Capital News",
         "status": "published",
         "published_at": "2024-11-08T18:30:00Z",
+        # No canonical_url: the story's `url` comes from NEWSDESK_ARTICLE_URL_TEMPLATE
+        # (`make run` sets DEMO_URL_TEMPLATE), e.g.
+        # https://www.example.com/politics/2024/11/ruto-congratulates-trump-in-phone-call
+        "image": {
+            "url": "https://example.com/images/state-house-nairobi.jpg",
+            "caption": "State House, Nairobi, where the call was made.",
+            "credit": "Capital News",
+            "alt": "The white front of State House, Nairobi, seen through its gates.",
+            "width": 1600,
+            "height": 900,
+        },
         "authors": ["capital-news-reporter"],
         "entities": [
             "william-ruto",
