@@ -490,6 +490,7 @@ class Corpus:
             "image": image,
             "status": status,
             "published_at": None if status == "draft" else nominal,
+            "expires_at": None,
             "word_count": (words := sum(block.words for block in blocks)),
             "reading_time_minutes": math.ceil(words / 200),
             "version": 1,

@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -47,7 +46,7 @@ class SiteContext:
             _site.reset(token)
 
 
-_EMPTY_SEGMENTS = re.compile(r"/{2,}")
+_EMPTY_SEGMENTS = re.compile(r"(?<!:)/{2,}")
 
 
 def fill_template(
@@ -61,9 +60,6 @@ def fill_template(
     """The template filled in for one article; None where it needs a date the article
     does not have yet (a draft). An article without a section leaves that path segment
     out rather than leaving an empty one."""
-    needs_date = any(f"{{{name}}}" in template for name in ("yyyy", "mm", "dd"))
-    if needs_date and published_at is None:
-        return None
     values = {"slug": slug, "id": str(article_id), "section": section or ""}
     if published_at is not None:
         values |= {
@@ -71,8 +67,14 @@ def fill_template(
             "mm": f"{published_at.month:02d}",
             "dd": f"{published_at.day:02d}",
         }
-    parts = urlsplit(template.format(**values))
-    return urlunsplit(parts._replace(path=_EMPTY_SEGMENTS.sub("/", parts.path)))
+    try:
+        filled = template.format_map(values)
+    except KeyError:  # a date placeholder, and no date yet
+        return None
+    if section:
+        return filled
+    scheme, _, rest = filled.partition("://")
+    return f"{scheme}://{_EMPTY_SEGMENTS.sub('/', rest)}"
 
 
 def article_url(row: Any, site: Site | None = None) -> str | None:
