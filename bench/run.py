@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 
 from app.articles.models import article_entities_table, articles_table, publicly_visible
@@ -266,7 +267,7 @@ async def _bring_news_up_to_date(database_url: str) -> int:
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             vacuum = "VACUUM ANALYZE article" if engine.dialect.name == "postgresql" else "ANALYZE"
-            await autocommit.execute(text(vacuum))
+            await autocommit.execute(sql_text(vacuum))
         return len(ids)
     finally:
         await engine.dispose()
