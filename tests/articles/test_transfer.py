@@ -122,6 +122,9 @@ def test_export_writes_every_article_outside_the_trash(
         "url": "https://example.com/state-house.jpg",
         "caption": "State House",
         "credit": None,
+        "alt": None,
+        "width": None,
+        "height": None,
     }
     assert "body_html" not in call
     assert "id" not in call
