@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, NamedTuple, TypedDict
 from typing import cast as cast_to
 
@@ -213,6 +214,8 @@ def _dashed_uuid(column: Any) -> Any:
 _UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
 
 
+# Built once a dialect: constructing these subqueries took longer than running them.
+@cache
 def relation_columns(dialect: str) -> tuple[Any, Any, Any]:
     """The bylines (in order), tags (by name) and corrections (oldest first) of the
     article in the enclosing query, as three JSON columns labelled ``authors``,
