@@ -15,7 +15,14 @@ from app.db import table_of, utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
 from app.entities.models import entities_table as entities
 from app.errors import ValidationFailed
-from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.pagination import (
+    ListParams,
+    SortField,
+    count_rows,
+    fetch_page,
+    parse_sort,
+    pick_fields,
+)
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
     SlugRedirect,
@@ -97,6 +104,7 @@ async def list_entities(
     sort: str | None,
     q: str | None,
     entity_type: EntityType | None,
+    fields: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     keys = parse_sort(sort, sort_fields(), default="name")
     query = _public_query()
@@ -108,7 +116,7 @@ async def list_entities(
         session, query, keys=keys, id_column=entities.c.id, params=params
     )
     total = await count_rows(session, query) if params.count else None
-    return [entity_public(row) for row in rows], next_cursor, total
+    return [pick_fields(entity_public(row), fields) for row in rows], next_cursor, total
 
 
 async def find_entity_id(session: AsyncSession, ref: str) -> uuid.UUID:
