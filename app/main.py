@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestPlumbing,
         cache_max_age=settings.cache_max_age,
         max_body_bytes=settings.max_body_bytes,
+        public_url=settings.public_url,
+        allowed_hosts=settings.allowed_hosts,
     )
     for router in (
         articles_router,
