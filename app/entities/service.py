@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Tags belong to articles: entities count, release and hand them over through the seam only.
@@ -11,7 +11,7 @@ from app.articles.links import TAGS, published_count, release_articles, retag
 from app.auth import Viewer
 from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, make_etag
-from app.db import table_of, utcnow
+from app.db import utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
 from app.entities.models import entities_table as entities
 from app.errors import ValidationFailed
@@ -25,12 +25,12 @@ from app.pagination import (
 )
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
-    SlugRedirect,
     commit_with_result,
     ensure_slug_free,
     find_current_id,
     forget_redirects,
     generate_slug,
+    merge_redirects,
     record_slug_change,
     resolve_ref,
 )
@@ -227,18 +227,8 @@ async def merge_entity(
 
     await retag(session, source_id, target_id, key_name=viewer.key_name)
 
-    redirects = table_of(SlugRedirect)
-    await session.execute(
-        update(redirects)
-        .where(redirects.c.kind == KIND, redirects.c.target_id == source_id)
-        .values(target_id=target_id)
-    )
-    await session.execute(
-        insert(redirects),
-        [
-            {"kind": KIND, "slug": source.slug, "target_id": target_id},
-            {"kind": KIND, "slug": str(source_id), "target_id": target_id},
-        ],
+    await merge_redirects(
+        session, KIND, source_id=source_id, source_slug=source.slug, target_id=target_id
     )
     target.aliases = merged_aliases(target, source)
     target.search_text = build_search_text(target.name, *target.aliases)
