@@ -62,11 +62,11 @@ from app.articles.service import (
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
-from app.db import is_connection_error, table_of, utcnow
+from app.db import is_connection_error, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import ProblemError
 from app.keys.models import Role
-from app.slugs import SlugRedirect
+from app.slugs import redirects_table
 
 IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
@@ -369,7 +369,7 @@ async def _fresh_lines(
     ]
     if not fresh:
         return []
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     old_slugs = set(
         (
             await session.execute(
