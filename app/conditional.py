@@ -47,9 +47,11 @@ def parse_http_date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # A date that cannot be read (or falls off the calendar in UTC) is ignored, as
+        # RFC 9110 asks of an invalid If-Modified-Since.
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def parse_entity_tags(value: str | None) -> tuple[str, ...] | None:

@@ -66,18 +66,16 @@ def _parse_instant(value: str | None, name: str) -> datetime | None:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         instant = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError as exc:
+        # A time near either end of the calendar may fall outside it once moved to UTC
+        # (9999-12-31T23:59:59-23:59): OverflowError, a value out of range like any other.
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise ValidationFailed(
-            f"{name} must be a date (2024-11-08) or a timestamp (2024-11-08T18:30:00Z).",
+            f"{name} must be a date (2024-11-08) or a timestamp (2024-11-08T18:30:00Z) "
+            "between the years 1 and 9999 in UTC.",
             loc=["query", name],
             error_type="datetime_parsing",
         ) from exc
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
-
-
-def _split_refs(values: list[str] | None) -> list[list[str]]:
-    groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values or []]
-    return [group for group in groups if group]
 
 
 def _parse_statuses(value: str | None) -> list[ShownStatus]:
@@ -103,7 +101,7 @@ def article_filters(
         Query(
             default_factory=list,
             description="Author refs joined by `,` (any of them); repeat the parameter to "
-            "require all groups.",
+            "require all groups." + service.REFS_LIMIT_DOC,
             examples=[["capital-news-reporter"]],
         ),
     ],
@@ -112,7 +110,8 @@ def article_filters(
         Query(
             default_factory=list,
             description="Entity refs joined by `,` (any of them); repeat to require all: "
-            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
+            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan)."
+            + service.REFS_LIMIT_DOC,
             examples=[["kenya", "haiti,sudan"]],
         ),
     ],
@@ -161,9 +160,10 @@ def article_filters(
                 loc=["query", "language"],
                 error_type="language",
             ) from exc
+    authors, entities = service.filter_ref_groups(author, entity)
     return service.ArticleFilters(
-        authors=_split_refs(author),
-        entities=_split_refs(entity),
+        authors=authors,
+        entities=entities,
         entity_type=entity_type.value if entity_type else None,
         section=section or None,
         language=language or None,
@@ -207,7 +207,13 @@ SearchQuery = Annotated[
     ),
 ]
 LIST_ERRORS = cached_read_responses() | problem_responses(400, 401, 422, 503)
-VersionPath = Annotated[int, Path(ge=1, description="A version number of the article.")]
+# Versions are 32-bit integers in the database: a larger number names no version, and is
+# refused before it reaches a query the database could not bind.
+MAX_VERSION = 2**31 - 1
+VersionPath = Annotated[
+    int,
+    Path(ge=1, le=MAX_VERSION, description="A version number of the article (1 to 2147483647)."),
+]
 
 
 async def _article_page(
