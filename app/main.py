@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -22,6 +22,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.entities.router import router as entities_router
 from app.errors import install_error_handlers, is_connection_error
+from app.instance import ensure_instance_secret, load_instance_secret
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
@@ -45,6 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         await ensure_migrated(engine)
         async with app.state.sessionmaker() as session:
+            await load_instance_secret(session)
             admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
             await ensure_bootstrap_key(session, admin_key)
         if settings.response_cache_bytes:
@@ -59,6 +61,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
+
+
+async def instance_secret_loaded(request: Request) -> None:
+    """Load the instance secret on a request after a start-up without the database; a
+    loaded secret costs nothing here."""
+    await ensure_instance_secret(request.app.state.sessionmaker)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,7 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        dependencies=[Depends(refuse_nul_in_url), Depends(refuse_repeated_parameters)],
+        dependencies=[
+            Depends(refuse_nul_in_url),
+            Depends(refuse_repeated_parameters),
+            Depends(instance_secret_loaded),
+        ],
     )
     app.state.settings = settings
     install_error_handlers(app)
