@@ -333,6 +333,7 @@ _STATEMENT_LIMIT_MESSAGES = (
     "pattern too complex",
     "string or blob too big",
     "stack depth limit exceeded",
+    "memory exhausted at or near",
     "statement is too complex",
     "number of query arguments cannot exceed",
 )
