@@ -13,8 +13,8 @@ from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from app.db import table_of
-from app.errors import ServiceUnavailable, is_connection_error
+from app.db import is_connection_error, table_of
+from app.errors import ServiceUnavailable
 
 
 class InstanceSecret(SQLModel, table=True):

@@ -36,12 +36,12 @@ from app.articles.render import RenderedBody, render_body, render_body_in_thread
 from app.articles.revisions import snapshot_articles, write_revisions
 from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
-from app.authors.models import Author
+from app.authors.models import authors_table as authors
 from app.changes import begin_write
 from app.conditional import ReadConditions, Validators, WriteConditions
 from app.db import table_of, utcnow
 from app.entities.extract import entities_named_in
-from app.entities.models import Entity
+from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import (
@@ -55,8 +55,6 @@ from app.slugs import (
 
 KIND = "article"
 articles = articles_table
-authors = table_of(Author)
-entities = table_of(Entity)
 
 SUMMARY_COLUMNS = tuple(
     articles.c[name]
@@ -103,38 +101,6 @@ class ArticleFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
     statuses: Sequence[ShownStatus] = field(default_factory=tuple)
-
-
-# Author and entity refs one list request may name, all `author` and `entity` values
-# together. Each ref adds terms to the query: thousands of them cost seconds of CPU and
-# overflow SQLite's expression depth, and no front end needs more than a few.
-MAX_FILTER_REFS = 50
-REFS_LIMIT_DOC = (
-    f" At most {MAX_FILTER_REFS} author and entity refs in all (and at most {MAX_FILTER_REFS} "
-    "`author` and `entity` parameters) per request; more is a `422`."
-)
-
-
-def _ref_groups(values: Sequence[str]) -> list[list[str]]:
-    groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values]
-    return [group for group in groups if group]
-
-
-def filter_ref_groups(
-    author: Sequence[str], entity: Sequence[str]
-) -> tuple[list[list[str]], list[list[str]]]:
-    """The ``author`` and ``entity`` parameter values as groups of refs (``,`` joins refs
-    of one group); a 422 when they name more refs, or repeat more often, than
-    ``MAX_FILTER_REFS``."""
-    authors, tags = _ref_groups(author), _ref_groups(entity)
-    named = sum(len(group) for group in (*authors, *tags))
-    if max(named, len(author) + len(entity)) > MAX_FILTER_REFS:
-        raise ValidationFailed(
-            f"Name at most {MAX_FILTER_REFS} author and entity refs in one request.",
-            loc=["query", "entity" if entity else "author"],
-            error_type="too_many_refs",
-        )
-    return authors, tags
 
 
 def article_public(

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.articles.history import REVISION_SORT
+from app.articles.params import MAX_FILTER_REFS, filter_ref_groups, parse_instant
 from app.articles.render import MAX_NESTING_DEPTH, render_body
-from app.articles.router import _parse_instant
 from app.articles.search import fts5_query, parse_query, websearch_query, words_of
-from app.articles.service import MAX_FILTER_REFS, SORT_FIELDS, filter_ref_groups
+from app.articles.service import SORT_FIELDS
 from app.errors import BadRequest, ValidationFailed
 from app.pagination import SortField, SortKey, decode_cursor, parse_sort
 from tests.conftest import EDITOR
@@ -152,7 +152,7 @@ instants = (
 @FAST
 @given(value=instants)
 def test_a_date_filter_is_a_utc_instant_or_a_422(value: str) -> None:
-    parsed, refused = outcome(_parse_instant, value, "published_after")
+    parsed, refused = outcome(parse_instant, value, "published_after")
     if refused is not None:
         assert refused.errors == [
             {"loc": ["query", "published_after"], "msg": refused.detail, "type": "datetime_parsing"}
