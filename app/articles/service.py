@@ -327,8 +327,18 @@ async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> An
 
 
 async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
-    article, _validators = await read_article(session, ref, viewer)
+    """The article as this viewer sees it, without validators (a write's answer makes its
+    own ETag from the article)."""
+    _row, article = await _load_article(session, ref, viewer, utcnow())
     return article
+
+
+async def _load_article(
+    session: AsyncSession, ref: str, viewer: Viewer, now: datetime
+) -> tuple[Any, dict[str, Any]]:
+    row = await get_visible_row(session, ref, viewer)
+    bylines, tags = await load_relations(session, [row.id])
+    return row, article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
 
 
 async def read_article(
@@ -341,9 +351,7 @@ async def read_article(
         state = await load_article_state(session, ref, now)
         if state is not None and visible_to(state.row, viewer, now):
             conditions.check(state.validators)
-    row = await get_visible_row(session, ref, viewer)
-    bylines, tags = await load_relations(session, [row.id])
-    article = article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
+    row, article = await _load_article(session, ref, viewer, now)
     return article, validators_of(row, article, now)
 
 
