@@ -5,7 +5,8 @@ Every tag Newsdesk sends is strong: the same tag always means byte-for-byte the 
 representation. Tags are computed from a few cheap values that change whenever the
 representation does (an article's version and the names of its authors and entities, an
 author's row, the content counter for lists), never by hashing a rendered body, so a
-``304`` costs one small query.
+``304`` costs one small query. The hash is keyed with the instance secret (``app.instance``),
+so those values can neither be guessed into a tag nor read back out of one.
 """
 
 import hashlib
