@@ -16,7 +16,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import get_settings
-from app.db import create_engine, is_connection_error, make_write_sessionmaker
+from app.db import (
+    create_engine,
+    is_connection_error,
+    make_sessionmaker,
+    make_write_sessionmaker,
+)
+from app.instance import load_instance_secret
 from app.keys.models import Role
 from app.schema import NotMigrated, ensure_migrated, upgrade
 
@@ -60,6 +66,9 @@ def _run(action: Callable[[AsyncEngine], Awaitable[T]], *, needs_schema: bool = 
         async with _engine() as engine:
             if needs_schema:
                 await ensure_migrated(engine)
+                # What the command does may make an ETag, keyed with the instance secret.
+                async with make_sessionmaker(engine)() as session:
+                    await load_instance_secret(session)
             return await action(engine)
 
     try:
@@ -176,7 +185,6 @@ def export_articles(
 ) -> None:
     """Write every article not in the trash as NDJSON, one a line, ordered by slug."""
     from app.articles.transfer import export_lines
-    from app.db import make_sessionmaker
 
     show_progress = sys.stderr.isatty() and (file is not None or not sys.stdout.isatty())
 

@@ -4,7 +4,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.articles.feeds import router as feeds_router
@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, is_connection_error, make_sessionmaker, make_write_sessionmaker
 from app.docs import install_docs
 from app.entities.router import router as entities_router
+from app.instance import ensure_instance_secret, load_instance_secret
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
@@ -38,6 +39,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         await ensure_migrated(engine)
         async with app.state.sessionmaker() as session:
+            await load_instance_secret(session)
             admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
             await ensure_bootstrap_key(session, admin_key)
         if settings.response_cache_bytes:
@@ -52,6 +54,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
+
+
+async def instance_secret_loaded(request: Request) -> None:
+    """Load the instance secret on a request after a start-up without the database; a
+    loaded secret costs nothing here."""
+    await ensure_instance_secret(request.app.state.sessionmaker)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,7 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        dependencies=[Depends(refuse_nul_in_url), Depends(refuse_repeated_parameters)],
+        dependencies=[
+            Depends(refuse_nul_in_url),
+            Depends(refuse_repeated_parameters),
+            Depends(instance_secret_loaded),
+        ],
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -6,6 +6,7 @@ from app.articles.models import Article, ArticleAuthor, ArticleEntity, ArticleRe
 from app.authors.models import Author
 from app.changes import ContentVersion
 from app.entities.models import Entity
+from app.instance import InstanceSecret
 from app.keys.models import ApiKey
 from app.slugs import SlugRedirect
 
@@ -20,6 +21,7 @@ __all__ = [
     "Author",
     "ContentVersion",
     "Entity",
+    "InstanceSecret",
     "SlugRedirect",
     "metadata",
 ]

@@ -36,7 +36,7 @@ EDITOR_KEY = "nd_test_editor_key_0123456789abcdefghijklmnop"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 EDITOR = {"Authorization": f"Bearer {EDITOR_KEY}"}
 PG_URL_ENV = "NEWSDESK_TEST_DATABASE_URL"
-KEPT_TABLES = {"alembic_version", "content_version"}
+KEPT_TABLES = {"alembic_version", "content_version", "instance_secret"}
 
 
 def backends() -> list[Any]:
