@@ -7,7 +7,9 @@ from app.authors.models import Author
 from app.changes import ContentVersion
 from app.entities.models import Entity
 from app.keys.models import ApiKey
+from app.previews.models import PreviewKey
 from app.slugs import SlugRedirect
+from app.webhooks.models import WebhookDelivery, WebhookDispatch, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -20,6 +22,10 @@ __all__ = [
     "Author",
     "ContentVersion",
     "Entity",
+    "PreviewKey",
     "SlugRedirect",
+    "WebhookDelivery",
+    "WebhookDispatch",
+    "WebhookSubscription",
     "metadata",
 ]
