@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db import utcnow
 from app.previews.models import preview_keys_table
 
 KEY_ROW = 1
@@ -44,7 +45,9 @@ async def signing_key(session: AsyncSession, settings: Settings) -> bytes:
     if stored is None:
         try:
             await session.execute(
-                insert(preview_keys_table).values(id=KEY_ROW, value=secrets.token_hex(32))
+                insert(preview_keys_table).values(
+                    id=KEY_ROW, value=secrets.token_hex(32), created_at=utcnow()
+                )
             )
             await session.commit()
         except IntegrityError:

@@ -148,16 +148,11 @@ async def dispatch_once(
     past them, in one transaction; the number of changes read (0: nothing new, or another
     dispatcher is at work)."""
     async with write_sessionmaker() as session:
-        cursor_row = (
-            await session.execute(
-                select(dispatch_table.c.cursor)
-                .where(dispatch_table.c.id == DISPATCH_ROW)
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
+        cursor_row = await _take_cursor(session)
+        if cursor_row is None and await _made_cursor_row(session):
+            cursor_row = await _take_cursor(session)
         if cursor_row is None:
-            await _ensure_cursor_row(session)
-            return 0
+            return 0  # another dispatcher holds it
         changes = await read_changes(session, cursor_row.cursor, limit)
         if not changes:
             await session.rollback()
@@ -172,15 +167,28 @@ async def dispatch_once(
         return len(changes)
 
 
-async def _ensure_cursor_row(session: AsyncSession) -> None:
+async def _take_cursor(session: AsyncSession) -> Any:
+    query = (
+        select(dispatch_table.c.cursor)
+        .where(dispatch_table.c.id == DISPATCH_ROW)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).first()
+
+
+async def _made_cursor_row(session: AsyncSession) -> bool:
     """Start at the beginning of the log when there is no cursor yet (a subscription gets
     only changes made after it was created, so old ones send nothing). A missing row and
     a row another dispatcher has locked look alike from here; inserting tells them apart."""
     try:
-        await session.execute(insert(dispatch_table).values(id=DISPATCH_ROW, cursor=None))
+        await session.execute(
+            insert(dispatch_table).values(id=DISPATCH_ROW, cursor=None, updated_at=utcnow())
+        )
         await session.commit()
     except IntegrityError:
         await session.rollback()
+        return False
+    return True
 
 
 class Dispatcher:
