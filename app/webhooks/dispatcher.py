@@ -59,24 +59,45 @@ class Change:
     keys: tuple[str, ...]
 
     @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> "Change":
-        """A change from its §12 JSON shape (or a row mapping with the same keys)."""
-        resource = entry["resource"]
-        at = entry["at"]
+    def from_entry(cls, entry: Any) -> "Change":
+        """A change from a change-log entry: its §12 JSON shape, a row mapping with the same
+        keys, or an object with the same attributes."""
+        resource = _field(entry, "resource")
+        at = _field(entry, "at")
         return cls(
-            cursor=str(entry["cursor"]),
-            event=str(entry["event"]),
+            cursor=str(_field(entry, "cursor")),
+            event=str(_field(entry, "event")),
             at=at if isinstance(at, datetime) else datetime.fromisoformat(str(at)),
             resource=ChangedResource(
-                type=str(resource["type"]),
-                id=uuid.UUID(str(resource["id"])),
-                slug=resource.get("slug"),
+                type=str(_field(resource, "type")),
+                id=uuid.UUID(str(_field(resource, "id"))),
+                slug=_field(resource, "slug", None),
             ),
-            keys=tuple(entry.get("keys", ())),
+            keys=tuple(_field(entry, "keys", ())),
         )
 
 
+_REQUIRED = object()
+
+
+def _field(item: Any, name: str, default: Any = _REQUIRED) -> Any:
+    if isinstance(item, Mapping):
+        return item[name] if default is _REQUIRED else item.get(name, default)
+    return getattr(item, name) if default is _REQUIRED else getattr(item, name, default)
+
+
 ChangeReader = Callable[[AsyncSession, str | None, int], Awaitable[Sequence[Change]]]
+EntryReader = Callable[[AsyncSession, str | None, int], Awaitable[Sequence[Any]]]
+
+
+def reading_entries(read_entries: EntryReader) -> ChangeReader:
+    """A ``ChangeReader`` over a change log's own reader, whose entries have the §12 shape
+    (mappings or objects): ``reading_entries(changes.read_changes)``."""
+
+    async def read_changes(session: AsyncSession, after: str | None, limit: int) -> list[Change]:
+        return [Change.from_entry(entry) for entry in await read_entries(session, after, limit)]
+
+    return read_changes
 
 
 async def editor_view(session: AsyncSession, resource: ChangedResource) -> dict[str, Any]:

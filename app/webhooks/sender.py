@@ -303,22 +303,25 @@ class Sender:
                 task.cancel()
 
     async def step(self) -> None:
+        """Send what is due, or wait until something is (or the next look, or a wake-up).
+        A read comes first, so an idle sender never takes the write lock."""
         self.woken.clear()
-        free = self.settings.webhook_concurrency - len(self.in_flight)
-        claimed = (
-            await claim_due(self.write_sessionmaker, self.settings, limit=free) if free else []
-        )
-        for attempt in claimed:
-            task = asyncio.create_task(
-                deliver(self.write_sessionmaker, self.client, attempt, self.settings)
-            )
-            self.in_flight.add(task)
-            task.add_done_callback(self._finished)
-        if free and len(claimed) == free:
-            return  # more may be due already
         wait = self.settings.webhook_poll_interval
+        free = self.settings.webhook_concurrency - len(self.in_flight)
         if free:
             wait = await next_due_in(self.sessionmaker, wait)
+        if free and wait <= 0:
+            claimed = await claim_due(self.write_sessionmaker, self.settings, limit=free)
+            for attempt in claimed:
+                task = asyncio.create_task(
+                    deliver(self.write_sessionmaker, self.client, attempt, self.settings)
+                )
+                self.in_flight.add(task)
+                task.add_done_callback(self._finished)
+            if claimed:
+                return  # more may be due already
+            # Due, but taken by another sender or waiting for an inactive subscription.
+            wait = self.settings.webhook_poll_interval
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.woken.wait(), wait)
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from app.webhooks.dispatcher import Change, ChangedResource, dispatch_once
+from app.webhooks.dispatcher import Change, ChangedResource, dispatch_once, reading_entries
 from app.webhooks.models import deliveries_table, dispatch_table
 from tests.conftest import ADMIN, EDITOR, Backend
 from tests.factories import make_article, make_author
@@ -150,3 +150,35 @@ def test_a_resource_that_is_gone_is_sent_as_its_reference(db: Backend) -> None:
     (row,) = stored_deliveries(db)
     resource = orjson.loads(row.payload)["data"]["resource"]
     assert resource == {"type": "article", "id": article["id"], "slug": article["slug"]}
+
+
+def test_a_change_log_reader_of_json_entries_plugs_in(db: Backend) -> None:
+    """Entries in the §12 shape of `GET /v1/changes`, read through ``reading_entries``."""
+    subscribe(db, events=["author.updated"])
+    author = make_author(db.client, name="Capital News Reporter")
+    entries = [
+        {
+            "cursor": "c-1",
+            "at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat().replace("+00:00", "Z"),
+            "event": "author.updated",
+            "resource": {"type": "author", "id": author["id"], "slug": author["slug"]},
+            "keys": [f"author-{author['id']}", "articles"],
+        }
+    ]
+
+    async def read_entries(_session: Any, after: str | None, limit: int) -> list[dict[str, Any]]:
+        return entries[:limit] if after is None else []
+
+    sessionmaker = db.client.app.state.write_sessionmaker  # type: ignore[attr-defined]
+
+    async def run() -> int:
+        return await dispatch_once(sessionmaker, reading_entries(read_entries))
+
+    assert db.run(run) == 1
+    (row,) = stored_deliveries(db)
+    data = orjson.loads(row.payload)["data"]
+    assert data["cursor"] == "c-1"
+    assert data["keys"] == [f"author-{author['id']}", "articles"]
+    assert data["resource"]["name"] == "Capital News Reporter"
+    assert data["resource"]["type"] == "author"
+    assert stored_cursor(db) == "c-1"
