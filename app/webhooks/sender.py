@@ -243,6 +243,17 @@ async def deliver(
 ) -> None:
     response_status = await send(client, attempt, settings)
     await record(sessionmaker, attempt, response_status, settings)
+    logger.info(
+        "webhook %s attempt %d: %s",
+        attempt.message_id,
+        attempt.number,
+        response_status or "no answer",
+        extra={
+            "message_id": attempt.message_id,
+            "attempt": attempt.number,
+            "response_status": response_status,
+        },
+    )
 
 
 async def next_due_in(sessionmaker: async_sessionmaker[AsyncSession], ceiling: float) -> float:

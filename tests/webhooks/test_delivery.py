@@ -2,7 +2,9 @@
 databases: signed so that the Standard Webhooks reference library accepts them, retried
 until a 2xx with one webhook-id, sent after a SIGKILL, logged, and retried by hand."""
 
+import json
 import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import ADMIN, ADMIN_KEY, EDITOR, Backend
-from tests.servers import Server, running_server
+from tests.servers import Server, newsdesk_command, running_server
 from tests.webhooks.receiver import Receiver, running_receiver, wait_until
 
 FAST = {
@@ -238,3 +240,32 @@ def test_a_message_never_answered_with_2xx_is_failed_after_the_retry_period(
         assert done["response_status"] == 500
         assert done["next_attempt_at"] is None
         assert done["attempts"] == len(receiver.requests) >= 2
+
+
+def test_newsdesk_worker_sends_for_a_server_that_does_not(db: Backend, tmp_path: Path) -> None:
+    with running_receiver() as receiver:
+        with server_on(db, tmp_path, NEWSDESK_WEBHOOK_SENDER="false") as server:
+            webhook = subscribe(server, receiver)
+            queued = send_test(server, webhook["id"])
+            log = (tmp_path / "worker.log").open("wb")
+            worker = subprocess.Popen(
+                [newsdesk_command(), "worker"],
+                env=server.env | {"NEWSDESK_LOG_LEVEL": "info"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_until(lambda: receiver.requests, what="the worker's delivery")
+                wait_until(lambda: settled(server, webhook["id"], "succeeded"), what="success")
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                assert worker.wait(timeout=20) == 0
+                log.close()
+        assert receiver.requests[0].headers["webhook-id"] == queued["message_id"]
+        lines = [
+            json.loads(line)
+            for line in (tmp_path / "worker.log").read_text().splitlines()
+            if line.startswith("{")
+        ]
+        attempt = next(line for line in lines if line.get("message_id") == queued["message_id"])
+        assert (attempt["attempt"], attempt["response_status"]) == (1, 200)
