@@ -8,9 +8,9 @@ from app.articles.models import ArticlePublic
 from app.auth import EditorDep
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import MOVED_WRITE, problem_responses
 from app.previews import service
 from app.previews.models import PreviewCreate, PreviewPublic
+from app.problems import MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, require_json_body
 
 router = APIRouter(tags=["articles"], dependencies=[Depends(require_json_body)])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from app.auth import AdminDep
 from app.config import Settings
 from app.db import SessionDep, WriteSessionDep
-from app.errors import problem_responses
 from app.pagination import ListParams, Page, list_params
+from app.problems import problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 from app.webhooks import service
 from app.webhooks.models import (
