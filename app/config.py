@@ -100,6 +100,12 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `NEWSDESK_SECRET_KEY=` (as in .env.example) must not sign with an empty key.
+        return value if value is not None and value.get_secret_value().strip() else None
+
     @field_validator("webhook_retry_delays", mode="before")
     @classmethod
     def split_delays(cls, value: object) -> object:

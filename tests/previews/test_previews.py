@@ -132,3 +132,8 @@ def test_a_secret_key_setting_signs_tokens_the_same_everywhere() -> None:
     assert make_token(one, grant) == make_token(two, grant) != make_token(other, grant)
     assert read_token(one, make_token(two, grant), datetime.now(UTC)) == grant
     assert read_token(other, make_token(one, grant), datetime.now(UTC)) is None
+
+
+def test_a_blank_secret_key_setting_means_unset() -> None:
+    assert Settings(secret_key="").secret_key is None
+    assert Settings(secret_key="  ").secret_key is None
