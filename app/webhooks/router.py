@@ -99,9 +99,9 @@ async def list_webhooks(
     request: Request, session: SessionDep, _admin: AdminDep, params: ParamsDep
 ) -> Response:
     """Admins only. Oldest first, without their secrets; paged with cursors like every
-    list (`count` is ignored here)."""
-    items, next_cursor = await service.list_subscriptions(session, params=params)
-    return page_response(request, items, params=params, next_cursor=next_cursor, total=None)
+    list."""
+    items, next_cursor, total = await service.list_subscriptions(session, params=params)
+    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
 
 
 @router.get(
@@ -180,9 +180,9 @@ async def list_webhook_deliveries(
     (`message_id`), `status` (`pending` until a `2xx` answer makes it `succeeded`, or
     until its 24 hours of retries run out and it is `failed`), the number of attempts, the
     HTTP status of the last answer and when the next attempt is due. Paged with cursors
-    (`count` is ignored here)."""
-    items, next_cursor = await service.list_deliveries(session, webhook_id, params=params)
-    return page_response(request, items, params=params, next_cursor=next_cursor, total=None)
+    like every list."""
+    items, next_cursor, total = await service.list_deliveries(session, webhook_id, params=params)
+    return page_response(request, items, params=params, next_cursor=next_cursor, total=total)
 
 
 @router.post(

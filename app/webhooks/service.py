@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
-from app.pagination import ListParams, SortField, fetch_page, parse_sort
+from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.responses import dumps
 from app.webhooks import sender
 from app.webhooks.models import (
@@ -89,15 +89,17 @@ async def create_subscription(
 
 async def list_subscriptions(
     session: AsyncSession, *, params: ListParams
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[dict[str, Any]], str | None, int | None]:
     """Oldest first, by creation."""
     keys = parse_sort(
         None, {"created_at": SortField(subscriptions.c.created_at, "datetime")}, "created_at"
     )
+    query = select(*PUBLIC_COLUMNS)
     rows, next_cursor = await fetch_page(
-        session, select(*PUBLIC_COLUMNS), keys=keys, id_column=subscriptions.c.id, params=params
+        session, query, keys=keys, id_column=subscriptions.c.id, params=params
     )
-    return [subscription_public(row) for row in rows], next_cursor
+    total = await count_rows(session, query) if params.count else None
+    return [subscription_public(row) for row in rows], next_cursor, total
 
 
 async def _load(session: AsyncSession, subscription_id: uuid.UUID) -> Any:
@@ -140,7 +142,7 @@ async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID)
 
 async def list_deliveries(
     session: AsyncSession, subscription_id: uuid.UUID, *, params: ListParams
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[dict[str, Any]], str | None, int | None]:
     """Newest first."""
     await _load(session, subscription_id)
     keys = parse_sort(None, DELIVERY_SORT, default="-created_at")
@@ -158,7 +160,8 @@ async def list_deliveries(
     rows, next_cursor = await fetch_page(
         session, query, keys=keys, id_column=deliveries.c.id, params=params
     )
-    return [delivery_public(row) for row in rows], next_cursor
+    total = await count_rows(session, query) if params.count else None
+    return [delivery_public(row) for row in rows], next_cursor, total
 
 
 async def _load_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> dict[str, Any]:

@@ -214,7 +214,8 @@ def test_delivery_log_and_retry_by_hand(db: Backend, tmp_path: Path) -> None:
         assert [r.headers["webhook-id"] for r in receiver.requests] == [queued["message_id"]] * 2
 
         later = [send_test(server, webhook["id"]) for _ in range(2)]
-        first_page = deliveries(server, webhook["id"], limit=2)
+        first_page = deliveries(server, webhook["id"], limit=2, count="true")
+        assert first_page["meta"]["total"] == 3
         assert [item["id"] for item in first_page["data"]] == [later[1]["id"], later[0]["id"]]
         cursor = first_page["meta"]["next_cursor"]
         rest = deliveries(server, webhook["id"], limit=2, cursor=cursor)

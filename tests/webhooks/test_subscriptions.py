@@ -31,6 +31,24 @@ def test_create_shows_the_secret_once(client: TestClient) -> None:
     listed = client.get("/v1/webhooks", headers=ADMIN).json()
     assert [item["id"] for item in listed["data"]] == [webhook["id"]]
     assert "secret" not in listed["data"][0]
+    assert "total" not in listed["meta"]
+
+
+def test_the_list_pages_oldest_first_and_counts(client: TestClient) -> None:
+    made = [
+        client.post("/v1/webhooks", json={"url": PUBLIC_URL}, headers=ADMIN).json()["id"]
+        for _ in range(3)
+    ]
+    first = client.get("/v1/webhooks?limit=2&count=true", headers=ADMIN)
+    assert first.json()["meta"]["total"] == 3
+    assert 'rel="next"' in first.headers["link"]
+    cursor = first.json()["meta"]["next_cursor"]
+    second = client.get("/v1/webhooks", params={"limit": 2, "cursor": cursor}, headers=ADMIN)
+    seen = [item["id"] for item in first.json()["data"] + second.json()["data"]]
+    assert seen == made
+    assert second.json()["meta"]["next_cursor"] is None
+    bad = client.get("/v1/webhooks", params={"cursor": "nonsense"}, headers=ADMIN)
+    assert bad.status_code == 400
 
 
 def test_events_default_to_all_and_unknown_ones_are_refused(client: TestClient) -> None:
