@@ -42,15 +42,6 @@ DELIVERY_EXAMPLE = {
 }
 
 
-TEST_DELIVERY_EXAMPLE = DELIVERY_EXAMPLE | {
-    "event": "webhook.test",
-    "attempts": 0,
-    "response_status": None,
-    "last_attempt_at": None,
-    "next_attempt_at": "2024-11-08T18:30:00Z",
-}
-
-
 def _example(status: int, example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     return {status: {"content": {"application/json": {"example": example}}}}
 
@@ -217,7 +208,9 @@ async def retry_webhook_delivery(
     summary="Send a test message",
     status_code=202,
     response_model=DeliveryPublic,
-    responses=_example(202, TEST_DELIVERY_EXAMPLE) | problem_responses(401, 403, 404, 422, 503),
+    # No example of its own: its nulls would be dropped from the document (FastAPI leaves
+    # out None), and the schema's field examples say the same.
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def send_test_message(
     webhook_id: WebhookId, request: Request, session: WriteSessionDep, _admin: AdminDep

@@ -1,13 +1,19 @@
 """Webhook subscriptions: admin-only CRUD, a secret shown once, and URLs on non-public
 addresses refused."""
 
+import asyncio
 import base64
 import re
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.config import Settings
+from app.webhooks.sender import Attempt, new_client, new_secret, send
 from tests.conftest import ADMIN, EDITOR
+from tests.webhooks.receiver import running_receiver
 
 PUBLIC_URL = "http://93.184.216.34/hooks/newsdesk"
 
@@ -115,3 +121,29 @@ def test_a_url_changed_to_a_private_address_is_refused(client: TestClient) -> No
     refused = client.patch(path, json={"url": "http://127.0.0.1/hook"}, headers=ADMIN)
     assert refused.status_code == 422
     assert client.get(path, headers=ADMIN).json()["url"] == PUBLIC_URL
+
+
+def test_the_address_is_checked_again_before_each_attempt() -> None:
+    """A host name may resolve elsewhere by the time a message goes out: an attempt to a
+    non-public address is not made (and counts as unanswered) unless that is allowed."""
+    with running_receiver() as receiver:
+        attempt = Attempt(
+            delivery_id=uuid.uuid4(),
+            number=1,
+            message_id="msg_test",
+            payload='{"type": "webhook.test"}',
+            url=receiver.url,
+            secret=new_secret(),
+            created_at=datetime.now(UTC),
+        )
+
+        async def attempt_with(settings: Settings) -> int | None:
+            async with new_client() as client:
+                return await send(client, attempt, settings)
+
+        refused = asyncio.run(attempt_with(Settings(webhook_allow_private=False)))
+        assert refused is None
+        assert receiver.requests == []
+        allowed = asyncio.run(attempt_with(Settings(webhook_allow_private=True)))
+        assert allowed == 200
+        assert len(receiver.requests) == 1
