@@ -164,6 +164,41 @@ def _metrics_folder(workers: int) -> Iterator[None]:
 
 
 @cli.command()
+def worker() -> None:
+    """Send webhook deliveries, for deployments that run `newsdesk serve` with
+    NEWSDESK_WEBHOOK_SENDER=false; run as many as you like (each delivery has one sender at
+    a time). Stops on SIGINT or SIGTERM."""
+    import logging.config
+    import signal
+
+    from app.db import make_sessionmaker
+    from app.logs import logging_config
+    from app.webhooks.runner import WebhookRunner
+
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(settings.log_level))
+
+    async def action(engine: AsyncEngine) -> None:
+        runner = WebhookRunner(
+            sessionmaker=make_sessionmaker(engine),
+            write_sessionmaker=make_write_sessionmaker(engine),
+            settings=settings,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stopping_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stopping_signal, stop.set)
+        runner.start()
+        typer.echo("Sending webhook deliveries; stop with Ctrl-C.", err=True)
+        try:
+            await stop.wait()
+        finally:
+            await runner.close()
+
+    _run(action)
+
+
+@cli.command()
 def seed() -> None:
     """Load the demo data: the worked example and a few more stories (idempotent)."""
     from app.demo.load import load_demo

@@ -21,9 +21,12 @@ from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
+from app.previews.router import router as previews_router
 from app.problems import install_error_handlers
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
+from app.webhooks.router import router as webhooks_router
+from app.webhooks.runner import WebhookRunner
 
 logger = logging.getLogger("newsdesk")
 
@@ -36,6 +39,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
     app.state.content_clock = None
+    webhooks = WebhookRunner(
+        sessionmaker=app.state.sessionmaker,
+        write_sessionmaker=app.state.write_sessionmaker,
+        settings=settings,
+    )
+    app.state.webhooks = webhooks
     try:
         await ensure_migrated(engine)
         async with app.state.sessionmaker() as session:
@@ -47,10 +56,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:
         if not is_connection_error(exc):
             await engine.dispose()
+            await webhooks.client.aclose()
             raise
         # Start anyway: /readyz says 503 and requests recover once the database is back.
         logger.warning("database unreachable at start-up; serving 503 until it answers")
+    if settings.webhook_sender:
+        webhooks.start()
     yield
+    await webhooks.close()
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
@@ -115,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         entities_router,
         feeds_router,
         keys_router,
+        previews_router,
+        webhooks_router,
         ops_router,
     ):
         app.include_router(router)

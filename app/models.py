@@ -9,6 +9,7 @@ from app.entities.models import Entity
 from app.instance import InstanceSecret
 from app.keys.models import ApiKey
 from app.slugs import SlugRedirect
+from app.webhooks.models import WebhookDelivery, WebhookDispatch, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -23,5 +24,8 @@ __all__ = [
     "Entity",
     "InstanceSecret",
     "SlugRedirect",
+    "WebhookDelivery",
+    "WebhookDispatch",
+    "WebhookSubscription",
     "metadata",
 ]

@@ -174,7 +174,10 @@ def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:
     url = fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
-    settings = Settings(database_url=url, admin_key=ADMIN_KEY, cache_max_age=60)
+    # No webhook sender in the test app: tests that send run a real server for that.
+    settings = Settings(
+        database_url=url, admin_key=ADMIN_KEY, cache_max_age=60, webhook_sender=False
+    )
     app = create_app(settings)
     log = StatementLog()
     with TestClient(app) as client:
