@@ -1,18 +1,11 @@
 """The application: middleware, error handlers and routers; nothing else."""
 
-import base64
-import hashlib
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse
 
 from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
@@ -20,18 +13,22 @@ from app.authors.router import router as authors_router
 from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
 from app.db import create_engine, is_connection_error, make_sessionmaker, make_write_sessionmaker
+from app.docs import install_docs
 from app.entities.router import router as entities_router
+from app.instance import ensure_instance_secret, load_instance_secret
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
+from app.previews.router import router as previews_router
 from app.problems import install_error_handlers
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
+from app.webhooks.router import router as webhooks_router
+from app.webhooks.runner import WebhookRunner
 
 logger = logging.getLogger("newsdesk")
-STATIC_DIR = Path(__file__).parent / "static"
 
 
 @asynccontextmanager
@@ -42,9 +39,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
     app.state.content_clock = None
+    webhooks = WebhookRunner(
+        sessionmaker=app.state.sessionmaker,
+        write_sessionmaker=app.state.write_sessionmaker,
+        settings=settings,
+    )
+    app.state.webhooks = webhooks
     try:
         await ensure_migrated(engine)
         async with app.state.sessionmaker() as session:
+            await load_instance_secret(session)
             admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
             await ensure_bootstrap_key(session, admin_key)
         if settings.response_cache_bytes:
@@ -52,13 +56,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:
         if not is_connection_error(exc):
             await engine.dispose()
+            await webhooks.client.aclose()
             raise
         # Start anyway: /readyz says 503 and requests recover once the database is back.
         logger.warning("database unreachable at start-up; serving 503 until it answers")
+    if settings.webhook_sender:
+        webhooks.start()
     yield
+    await webhooks.close()
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
+
+
+async def instance_secret_loaded(request: Request) -> None:
+    """Load the instance secret on a request after a start-up without the database; a
+    loaded secret costs nothing here."""
+    await ensure_instance_secret(request.app.state.sessionmaker)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,7 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        dependencies=[Depends(refuse_nul_in_url), Depends(refuse_repeated_parameters)],
+        dependencies=[
+            Depends(refuse_nul_in_url),
+            Depends(refuse_repeated_parameters),
+            Depends(instance_secret_loaded),
+        ],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -110,71 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         entities_router,
         feeds_router,
         keys_router,
+        previews_router,
+        webhooks_router,
         ops_router,
     ):
         app.include_router(router)
     install_openapi(app)
-    _mount_docs(app)
+    install_docs(app)
     return app
-
-
-def _mount_docs(app: FastAPI) -> None:
-    """Swagger UI and ReDoc from files this service serves itself (no CDN)."""
-    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
-    swagger_page = _no_outside_requests(
-        get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Newsdesk API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            # No badge from validator.swagger.io, which would send it our document's URL.
-            swagger_ui_parameters={
-                "persistAuthorization": True,
-                "displayOperationId": True,
-                "validatorUrl": None,
-            },
-        )
-    )
-    redoc_page = _no_outside_requests(
-        get_redoc_html(
-            openapi_url="/openapi.json",
-            title="Newsdesk API",
-            redoc_js_url="/static/redoc/redoc.standalone.js",
-            redoc_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            with_google_fonts=False,
-        )
-    )
-
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return swagger_page
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return redoc_page
-
-
-def _no_outside_requests(page: HTMLResponse) -> HTMLResponse:
-    """A Content-Security-Policy that lets the page load nothing from another origin.
-
-    The bundles would: ReDoc's sidebar logo comes from cdn.redoc.ly. The page's own inline
-    script (the Swagger UI set-up) is allowed by its hash, so no other inline script runs.
-    """
-    inline_scripts = re.findall(rb"<script>(.*?)</script>", bytes(page.body), re.DOTALL)
-    script_hashes = "".join(
-        f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
-        for script in inline_scripts
-    )
-    page.headers["Content-Security-Policy"] = (
-        "default-src 'self'; "
-        f"script-src 'self'{script_hashes}; "
-        "style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; "
-        "worker-src 'self' blob:; "
-        "connect-src 'self'; "
-        "base-uri 'none'; "
-        "form-action 'self'; "
-        "frame-ancestors 'self'"
-    )
-    return page

@@ -39,7 +39,7 @@ def route_template(scope: Scope, root_path: str) -> str:
     template = getattr(scope.get("route"), "path_format", None)
     if isinstance(template, str) and template:
         return template
-    # A mounted app (the static files) leaves no route, but extends the root path.
+    # A mounted app leaves no route, but extends the root path.
     mounted = str(scope.get("root_path", ""))[len(root_path) :]
     return f"{mounted}/{{path}}" if mounted else UNMATCHED_ROUTE
 
@@ -134,7 +134,9 @@ class RequestPlumbing:
                 if authenticated:
                     headers["Cache-Control"] = "private, no-store"
                 elif public_read and status in _CACHEABLE_STATUS:
-                    headers["Cache-Control"] = self.public_cache
+                    # A response that says it is private (a preview link) stays so.
+                    if "private" not in headers.get("cache-control", ""):
+                        headers["Cache-Control"] = self.public_cache
                 elif "cache-control" not in headers and not scope["path"].startswith("/static/"):
                     headers["Cache-Control"] = "no-store"
                 if scope["path"].startswith("/v1/") and scope["method"] in {"GET", "HEAD"}:

@@ -20,14 +20,13 @@ from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, make_etag
-from app.db import table_of
 from app.entities.models import entities_table as entities
 from app.errors import Conflict, NotFound
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
-from app.slugs import SlugRedirect, parse_ref
+from app.slugs import parse_ref
+from app.slugs import redirects_table as redirects
 
 revisions = revisions_table
-redirects = table_of(SlugRedirect)
 REVISION_SORT = {"version": SortField(revisions.c.version, "int")}
 
 
@@ -143,7 +142,7 @@ async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> Ar
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
     await begin_write(session)
-    row = await queries.get_existing_row(session, ref)
+    row = await queries.get_existing_row(session, ref, viewer)
     if row.deleted_at is not None:
         await session.execute(
             update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
 
 from app.db import SortableText, UTCDateTime, table_of, utcnow
+from app.pagination import only_id_required
 from app.slugs import MAX_SLUG_LENGTH, Slug
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -118,6 +119,15 @@ class EntityPublic(EntityRef):
     updated_at: datetime
 
 
+class EntityItem(EntityPublic):
+    """An entity in a list: `fields` may leave out any key but `id`."""
+
+    model_config = ConfigDict(json_schema_extra=only_id_required)
+
+
+ENTITY_FIELDS = tuple(EntityPublic.model_fields)
+
+
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -128,12 +138,19 @@ class MergeRequest(BaseModel):
     )
 
 
+# Matching costs time in proportion to the text and to the matches in it (a text of
+# one-letter aliases matches every other character): the limit keeps one request under a
+# fraction of a second, in a thread. Longer texts go in several requests.
+MAX_EXTRACT_CHARS = 100_000
+
+
 class ExtractRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(
-        max_length=500_000,
-        description="Plain text to look for known entities in.",
+        max_length=MAX_EXTRACT_CHARS,
+        description=f"Plain text to look for known entities in, at most "
+        f"{MAX_EXTRACT_CHARS:,} characters (longer is a `422`).",
         examples=[
             "Kenya's President William Ruto phoned Donald Trump to discuss U.S.-Kenya ties, "
             "the Haiti mission and peace in South Sudan."
