@@ -48,11 +48,11 @@ from app.articles.site import article_url
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.conditional import ReadConditions, Validators
-from app.db import utcnow
+from app.db import table_of, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
-from app.slugs import current_slug_for_old, parse_ref
+from app.slugs import SlugRedirect, parse_ref
 
 KIND = "article"
 articles = articles_table
@@ -453,29 +453,45 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
     )
 
 
-async def get_existing_row(session: AsyncSession, ref: str, *, relations: bool = False) -> Any:
-    """The article ``ref`` names, trash included; old slugs raise ``Moved``, else 404."""
+async def get_existing_row(
+    session: AsyncSession, ref: str, viewer: Viewer, *, relations: bool = False
+) -> Any:
+    """The article ``ref`` names, trash included; an old slug raises ``Moved`` for editors
+    and, for anyone else, only when the article is published: the redirect would tell
+    a caller who may not see a draft its new slug. Else 404."""
     row = await find_article_row(session, ref, relations=relations)
     if row is None and parse_ref(ref) is None:
-        current = await current_slug_for_old(session, articles, KIND, ref)
-        if current is not None:
-            raise Moved(ref, current)
+        current = await _moved_article(session, ref)
+        if current is not None and (viewer.is_editor or visible_to(current, viewer, utcnow())):
+            raise Moved(ref, current.slug)
     if row is None:
         raise NotFound(f"No article with ref {ref!r}.")
     return row
+
+
+async def _moved_article(session: AsyncSession, old_slug: str) -> Any:
+    """The current slug and visibility columns of the article that had ``old_slug``."""
+    redirects = table_of(SlugRedirect)
+    query = (
+        select(articles.c.slug, articles.c.status, articles.c.published_at, articles.c.deleted_at)
+        .join(redirects, redirects.c.target_id == articles.c.id)
+        .where(redirects.c.kind == KIND, redirects.c.slug == old_slug)
+    )
+    return (await session.execute(query)).first()
 
 
 async def get_visible_row(
     session: AsyncSession, ref: str, viewer: Viewer, *, relations: bool = False
 ) -> Any:
     """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
-    row = await get_existing_row(session, ref, relations=relations)
+    row = await get_existing_row(session, ref, viewer, relations=relations)
     if not visible_to(row, viewer, utcnow()):
         raise NotFound(f"No article with ref {ref!r}.")
     return row
 
 
 async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:
+    """The article as this viewer sees it (a write's answer makes its own ETag from it)."""
     article, _validators = await read_article(session, ref, viewer)
     return article
 

@@ -8,7 +8,7 @@ can reach either engine's query language and both find the same articles:
 
 - PostgreSQL: ``article.search_vector``, a generated ``tsvector`` (headline weighted A,
   standfirst B, body D) under a GIN index, stemmed in the configuration of the article's
-  ``language`` (migration 0003: ``unaccent``, then that language's Snowball stemmer, stop
+  ``language`` (migration 0005: ``unaccent``, then that language's Snowball stemmer, stop
   words kept). The index is asked for the query stemmed in every configuration at once;
   at most ``SEARCH_CANDIDATES`` matches are then checked in their own language and ranked
   with ``ts_rank``; snippets come from ``ts_headline`` over a bounded prefix of the text,
@@ -226,7 +226,7 @@ class SearchPlan(ABC):
 
 
 SEARCH_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
-# The configurations migration 0003 made: one per Snowball stemmer, and one for every
+# The configurations migration 0005 made: one per Snowball stemmer, and one for every
 # other language (a test checks that they agree).
 SNOWBALL_STEMMERS = (
     "arabic",

@@ -36,7 +36,7 @@ from app.articles.queries import (
     resolve_authors,
     resolve_entities,
 )
-from app.articles.render import render_body
+from app.articles.render import RenderedBody, render_body, render_body_in_thread
 from app.articles.revisions import record_revisions, snapshot_articles, write_revisions
 from app.auth import Viewer
 from app.changes import begin_write
@@ -110,9 +110,10 @@ async def _with_auto_tags(
     return tags + [entity.public() for entity in found if entity.id not in known]
 
 
-def body_columns(body: str) -> dict[str, Any]:
-    """The stored columns of a Markdown body: its source and what is rendered from it."""
-    rendered = render_body(body)
+def body_columns(body: str, rendered: RenderedBody | None = None) -> dict[str, Any]:
+    """The stored columns of a Markdown body: its source and what is rendered from it
+    (``rendered``, when the caller rendered it already, off the event loop)."""
+    rendered = rendered or render_body(body)
     return {
         "body": body,
         "body_html": rendered.html,
@@ -122,8 +123,8 @@ def body_columns(body: str) -> dict[str, Any]:
     }
 
 
-def _apply_body(article: Article, body: str) -> None:
-    for name, value in body_columns(body).items():
+def _apply_body(article: Article, body: str, rendered: RenderedBody) -> None:
+    for name, value in body_columns(body, rendered).items():
         setattr(article, name, value)
 
 
@@ -137,18 +138,22 @@ def _stored(value: Any) -> Any:
 
 
 async def create_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> ArticleData:
+    # Rendered in a thread before the write begins: no lock is held while it runs.
+    rendered = await render_body_in_thread(data.body)
     await begin_write(session)
 
     async def add_and_read() -> ArticleData:
-        article = await add_article(session, data, viewer)
+        article = await add_article(session, data, viewer, rendered=rendered)
         return await get_article(session, str(article.id), viewer)
 
     return await commit_with_result(session, data.slug, add_and_read)
 
 
-def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dict[str, Any]:
-    """Every column of a new article made from ``data``, its body rendered: what creating
-    one article writes, and what an import writes for each of many."""
+def new_article_columns(
+    data: ArticleCreate, *, slug: str, now: datetime, rendered: RenderedBody | None = None
+) -> dict[str, Any]:
+    """Every column of a new article made from ``data``, its body rendered (``rendered``
+    when given): what creating one article writes, and what an import writes for each."""
     published_at = data.published_at
     if data.status == ArticleStatus.published and published_at is None:
         published_at = now
@@ -166,7 +171,7 @@ def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dic
         "status": data.status.value,
         "published_at": published_at,
         "expires_at": data.expires_at,
-        **body_columns(data.body),
+        **body_columns(data.body, rendered),
         "version": 1,
         "created_at": now,
         "updated_at": now,
@@ -174,9 +179,16 @@ def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dic
     }
 
 
-async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
+async def add_article(
+    session: AsyncSession,
+    data: ArticleCreate,
+    viewer: Viewer,
+    *,
+    rendered: RenderedBody | None = None,
+) -> Article:
     """Create an article and its first revision in the caller's write, without committing,
-    so that one use case (an import batch) can add many in one transaction."""
+    so that one use case (an import batch) can add many in one transaction. ``rendered``
+    is the body rendered beforehand; without it the body is rendered in a thread here."""
     bylines = await resolve_authors(session, data.authors)
     tags = await resolve_entities(session, data.entities)
     if data.slug:
@@ -184,7 +196,8 @@ async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer
         slug = data.slug
     else:
         slug = await generate_slug(session, articles, KIND, data.headline)
-    article = Article(**new_article_columns(data, slug=slug, now=utcnow()))
+    rendered = rendered or await render_body_in_thread(data.body)
+    article = Article(**new_article_columns(data, slug=slug, now=utcnow(), rendered=rendered))
     if data.auto_tag:
         tags = await _with_auto_tags(session, article, tags)
     session.add(article)
@@ -222,17 +235,24 @@ async def update_article(
     conditions: WriteConditions | None = None,
 ) -> ArticleData:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
+    # A new body is rendered in a thread before the write begins: no lock waits on it.
+    rendered = await render_body_in_thread(data.body) if isinstance(data.body, str) else None
     await begin_write(session)
     article = await lock_article(session, ref, viewer, conditions)
-    return await save_patch(session, article.id, data, viewer)
+    return await save_patch(session, article.id, data, viewer, rendered=rendered)
 
 
 async def save_patch(
-    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+    session: AsyncSession,
+    article_id: uuid.UUID,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    *,
+    rendered: RenderedBody | None = None,
 ) -> ArticleData:
     """Apply ``data`` to the locked article and commit; the answer is the article as this
     write left it. A patch that changes nothing writes nothing."""
-    article = await patch_article(session, article_id, data, viewer)
+    article = await patch_article(session, article_id, data, viewer, rendered=rendered)
     if article is None:
         await session.rollback()
         return await get_article(session, str(article_id), viewer)
@@ -242,11 +262,17 @@ async def save_patch(
 
 
 async def patch_article(
-    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+    session: AsyncSession,
+    article_id: uuid.UUID,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    *,
+    rendered: RenderedBody | None = None,
 ) -> Article | None:
     """Apply a merge patch in the caller's write, without committing: the article, now at
     its next version with a revision, or None when the patch changes nothing; the caller
-    then rolls back (the transaction or its savepoint) to drop the edits already flushed."""
+    then rolls back (the transaction or its savepoint) to drop the edits already flushed.
+    ``rendered`` is the new body rendered beforehand; else it is rendered in a thread."""
     article = await session.get_one(Article, article_id, with_for_update=True)
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
@@ -263,7 +289,8 @@ async def patch_article(
         await resolve_entities(session, changes.pop("entities")) if "entities" in changes else None
     )
     if "body" in changes:
-        _apply_body(article, changes.pop("body"))
+        body = changes.pop("body")
+        _apply_body(article, body, rendered or await render_body_in_thread(body))
     if "image" in changes:
         changes.pop("image")
         article.image = _merge_image(article.image, data.image if data.image else None)

@@ -90,9 +90,9 @@ def test_the_migration_keeps_a_frozen_copy_of_the_tokenizer_tables() -> None:
         assert getattr(migration, name) == getattr(search_charset, name), name
 
 
-def test_the_search_configurations_are_the_ones_migration_0003_made() -> None:
-    path = next(migrations_path().glob("versions/*_0003_stemmed_search.py"))
-    spec = importlib.util.spec_from_file_location("migration_0003", path)
+def test_the_search_configurations_are_the_ones_migration_0005_made() -> None:
+    path = next(migrations_path().glob("versions/*_0005_stemmed_search.py"))
+    spec = importlib.util.spec_from_file_location("migration_0005", path)
     assert spec is not None
     assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)

@@ -15,8 +15,8 @@ Also on PostgreSQL: ``ix_article_published_at_desc_id``, the order of every arti
 SQLite: the FTS5 table ``article_search`` is rebuilt with the ``porter`` tokenizer over
 ``unicode61 remove_diacritics 2``: English stemming, for articles of every language.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -27,8 +27,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,8 +9,8 @@ Image ``alt``, ``width`` and ``height`` live in the existing JSON column: nothin
 A nullable column is added in place on both databases (SQLite's ADD COLUMN needs no copy
 of the table, which would lose the search triggers).
 
-Revision ID: 0004_site
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_site"
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
