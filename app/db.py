@@ -96,7 +96,7 @@ def async_url(url: str) -> URL:
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         engine = create_async_engine(target)
@@ -107,7 +107,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        pool_timeout=10,
+        # Every connection busy for this long: a 503 (``is_connection_error``), not a wait.
+        pool_timeout=pool_timeout,
         # A database that stops answering must not hang requests: give up and answer 503.
         connect_args={"timeout": 5, "command_timeout": 30},
     )

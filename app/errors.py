@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match, compile_path
@@ -76,6 +77,10 @@ class ValidationFailed(ProblemError):
 
     def __init__(self, detail: str, *, loc: list[str | int], error_type: str) -> None:
         super().__init__(detail, errors=[{"loc": loc, "msg": detail, "type": error_type}])
+
+
+class TooManyRequests(ProblemError):
+    status, type_name = 429, "too-many-requests"
 
 
 class ServiceUnavailable(ProblemError):
@@ -310,11 +315,22 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATE classes that mean "not now" rather than "not this": connection exceptions,
+# insufficient resources (too many clients), and the server shutting down or starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    """True for failures that mean the database cannot be reached right now."""
+    """True for failures that mean the database cannot serve us right now: unreachable,
+    restarting, or every pooled connection busy (the pool's wait timed out)."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, OperationalError | OSError | ConnectionError | TimeoutError):
+    if isinstance(
+        exc, OperationalError | OSError | ConnectionError | TimeoutError | PoolTimeoutError
+    ):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__
 
@@ -340,6 +356,8 @@ _PROBLEM_DESCRIPTIONS = {
     413: "The request body is over the size limit.",
     415: "The body is not JSON.",
     422: "A field or query value is not valid; `errors` lists each problem.",
+    429: "Too many requests: this key's budget, or failed authentications from this "
+    "address, are used up for now. `Retry-After` and `RateLimit` say when to try again.",
     503: "The database cannot be reached right now.",
 }
 

@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,44 +20,54 @@ from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.entities.router import router as entities_router
-from app.errors import install_error_handlers, is_connection_error
+from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
+from app.ratelimit import RateLimits
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
+from app.startup import FinishStartUp, StartUp
 
-logger = logging.getLogger("newsdesk")
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout,
+    )
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
     app.state.content_clock = None
+    app.state.startup = StartUp(lambda: _set_up(app))
     try:
-        await ensure_migrated(engine)
-        async with app.state.sessionmaker() as session:
-            admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
-            await ensure_bootstrap_key(session, admin_key)
-        if settings.response_cache_bytes:
-            app.state.content_clock = await open_clock(settings.database_url)
-    except Exception as exc:
-        if not is_connection_error(exc):
-            await engine.dispose()
-            raise
-        # Start anyway: /readyz says 503 and requests recover once the database is back.
-        logger.warning("database unreachable at start-up; serving 503 until it answers")
+        await app.state.startup.first()
+    except Exception:
+        await engine.dispose()
+        raise
     yield
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
+
+
+async def _set_up(app: FastAPI) -> None:
+    """What a worker needs from the database before it serves; safe to run again after a
+    failure part-way (``app.startup``)."""
+    settings: Settings = app.state.settings
+    await ensure_migrated(app.state.engine)
+    async with app.state.sessionmaker() as session:
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        await ensure_bootstrap_key(session, admin_key)
+    if settings.response_cache_bytes and app.state.content_clock is None:
+        app.state.content_clock = await open_clock(settings.database_url)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -80,9 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_nul_in_url), Depends(refuse_repeated_parameters)],
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits.from_settings(settings)
     install_error_handlers(app)
     # Innermost: what it keeps is the app's own answer, before CORS and the plumbing.
     app.add_middleware(ResponseCache, max_bytes=settings.response_cache_bytes)
+    app.add_middleware(FinishStartUp)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -89,6 +89,9 @@ class RequestPlumbing:
                 status = message["status"]
                 if authenticated:
                     headers["Cache-Control"] = "private, no-store"
+                    # Where the key stands against its budget (``app.auth``).
+                    for name, value in state.get("rate_limit_headers", {}).items():
+                        headers.setdefault(name, value)
                 elif public_read and status in _CACHEABLE_STATUS:
                     headers["Cache-Control"] = self.public_cache
                 elif "cache-control" not in headers and not scope["path"].startswith("/static/"):
