@@ -67,9 +67,9 @@ class Settings(BaseSettings):
         description="Comma-separated proxy addresses trusted to report the client address in "
         "X-Forwarded-For (used by `newsdesk serve`); empty trusts none.",
     )
-    shutdown_grace_seconds: float = Field(
+    shutdown_grace_seconds: int = Field(
         20,
-        gt=0,
+        ge=1,
         description="On SIGTERM, how long requests under way may take to finish before the "
         "worker exits anyway (used by `newsdesk serve`).",
     )
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
             return None
         if len(value.get_secret_value()) < ADMIN_KEY_MIN_LENGTH:
             raise ValueError(
-                f"NEWSDESK_ADMIN_KEY must be at least {ADMIN_KEY_MIN_LENGTH} characters long; "
+                f"must be at least {ADMIN_KEY_MIN_LENGTH} characters long; "
                 "make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return value
