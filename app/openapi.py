@@ -93,8 +93,10 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
             _declare_access(operation)
             _use_problem_for_validation_errors(operation["responses"])
             if operation["security"]:
-                # Where a key is looked at, it is rate-limited too (``app.ratelimit``).
-                operation["responses"].setdefault("429", problem_responses(429)[429])
+                # Where a key is looked at, a bad one is a 401, and keys are rate-limited
+                # (``app.ratelimit``).
+                for code in (401, 429):
+                    operation["responses"].setdefault(str(code), problem_responses(code)[code])
     for name in FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     return document
