@@ -342,6 +342,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(DBAPIError, handle_unexpected)
+    # Every pooled connection busy: answered here, inside, so that the outermost handler
+    # does not re-raise it to the server, which would drop the connection.
+    app.add_exception_handler(PoolTimeoutError, handle_database_error)
     app.add_exception_handler(OSError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
