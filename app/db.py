@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
 
+from app.errors import is_connection_error
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -139,8 +141,22 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    session: AsyncSession = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        await _close(session)
+
+
+async def _close(session: AsyncSession) -> None:
+    """Close a request's session after its answer is made. A database that went away
+    meanwhile makes the closing rollback fail; the answer stands (a write has committed
+    before it), so that failure must not turn it into an error."""
+    try:
+        await session.close()
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
 
 
 def make_write_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -149,8 +165,11 @@ def make_write_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSess
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.write_sessionmaker() as session:
+    session: AsyncSession = request.app.state.write_sessionmaker()
+    try:
         yield session
+    finally:
+        await _close(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
