@@ -104,3 +104,27 @@ def test_openapi_writes_the_document_without_a_database(tmp_path: Path, newsdesk
     failed = newsdesk(unreachable, "openapi", "--output", str(missing_folder))
     assert failed.returncode == 1
     assert "Cannot write" in failed.stderr
+
+
+def test_a_short_admin_key_is_refused_at_start_up(tmp_path: Path) -> None:
+    short = "letmein-admin-2024"
+    env = os.environ | {
+        "NEWSDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'newsdesk.db'}",
+        "NEWSDESK_ADMIN_KEY": short,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "18099"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "NEWSDESK_ADMIN_KEY: must be at least 32 characters long" in result.stderr
+    assert short not in result.stderr + result.stdout  # a refused secret is not shown
+    assert "Traceback" not in result.stderr
+    with pytest.raises(ValueError, match="at least 32") as refused:
+        Settings(admin_key=short)
+    assert short not in str(refused.value)
+    assert Settings(admin_key="").admin_key is None  # empty, as in .env.example: no key
