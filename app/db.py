@@ -1,5 +1,6 @@
 """Database plumbing: the engine for SQLite or PostgreSQL, column types shared by every
-domain, the constraint naming convention and the request-scoped session."""
+domain, the constraint naming convention, the request-scoped session, and telling a
+database that cannot be reached from any other failure."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -8,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, Table, event
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,8 +19,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
-
-from app.errors import is_connection_error
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -174,3 +175,23 @@ async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
+
+
+# SQLSTATE classes that mean "not now" rather than "not this": connection exceptions,
+# insufficient resources (too many clients), and the server shutting down or starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True for failures that mean the database cannot serve us right now: unreachable,
+    restarting, or every pooled connection busy (the pool's wait timed out)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(
+        exc, OperationalError | OSError | ConnectionError | TimeoutError | PoolTimeoutError
+    ):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__

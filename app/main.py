@@ -20,12 +20,12 @@ from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.entities.router import router as entities_router
-from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
+from app.problems import install_error_handlers
 from app.ratelimit import RateLimits
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
@@ -112,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestPlumbing,
         cache_max_age=settings.cache_max_age,
         max_body_bytes=settings.max_body_bytes,
+        public_url=settings.public_url,
+        allowed_hosts=settings.allowed_hosts,
     )
     for router in (
         articles_router,

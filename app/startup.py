@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import is_connection_error, problem_response
+from app.db import is_connection_error
+from app.problems import problem_response
 from app.schema import NotMigrated
 
 logger = logging.getLogger("newsdesk.startup")

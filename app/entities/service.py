@@ -3,18 +3,18 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Tags belong to articles; entities read the link table only to count and to untag.
-from app.articles.models import article_entities_table, articles_table, publicly_visible
-from app.articles.revisions import record_revisions
+# Tags belong to articles: entities count, release and hand them over through the seam only.
+from app.articles.links import TAGS, published_count, release_articles, retag
 from app.auth import Viewer
 from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, make_etag
 from app.db import table_of, utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
-from app.errors import Conflict, ValidationFailed
+from app.entities.models import entities_table as entities
+from app.errors import ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
@@ -29,7 +29,6 @@ from app.slugs import (
 )
 
 KIND = "entity"
-entities = table_of(Entity)
 PUBLIC_COLUMNS = (
     entities.c.id,
     entities.c.slug,
@@ -45,14 +44,7 @@ PUBLIC_COLUMNS = (
 
 def article_count_column() -> ColumnElement[int]:
     """Published articles tagged with this entity, as a correlated subquery."""
-    links = article_entities_table
-    return (
-        select(func.count())
-        .select_from(links.join(articles_table, articles_table.c.id == links.c.article_id))
-        .where(links.c.entity_id == entities.c.id, publicly_visible(utcnow()))
-        .correlate(entities)
-        .scalar_subquery()
-    )
+    return published_count(TAGS, entities)
 
 
 def sort_fields() -> dict[str, SortField]:
@@ -119,8 +111,14 @@ async def list_entities(
     return [entity_public(row) for row in rows], next_cursor, total
 
 
+async def find_entity_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    """The id of the entity ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
+    found: uuid.UUID = await resolve_ref(session, entities, KIND, ref, label="entity")
+    return found
+
+
 async def get_entity(session: AsyncSession, ref: str) -> dict[str, Any]:
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     return await load_entity(session, entity_id)
 
 
@@ -153,7 +151,7 @@ async def update_entity(
     session: AsyncSession, ref: str, data: EntityUpdate, conditions: WriteConditions | None = None
 ) -> dict[str, Any]:
     await begin_write(session)
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     await _check_if_match(session, entity_id, conditions)
     entity = await session.get_one(Entity, entity_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
@@ -179,22 +177,9 @@ async def delete_entity(
     conditions: WriteConditions | None = None,
 ) -> None:
     await begin_write(session)
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     await _check_if_match(session, entity_id, conditions)
-    links = article_entities_table
-    article_ids = list(
-        (await session.execute(select(links.c.article_id).where(links.c.entity_id == entity_id)))
-        .scalars()
-        .all()
-    )
-    if article_ids and not force:
-        raise Conflict(
-            f"{len(article_ids)} article(s) are still tagged with this entity; "
-            "untag them first or delete with force=true."
-        )
-    if article_ids:
-        await session.execute(delete(links).where(links.c.entity_id == entity_id))
-        await record_revisions(session, article_ids, key_name=viewer.key_name)
+    await release_articles(session, TAGS, entity_id, force=force, key_name=viewer.key_name)
     await forget_redirects(session, KIND, entity_id)
     await session.execute(delete(entities).where(entities.c.id == entity_id))
     await session.commit()
@@ -217,7 +202,7 @@ async def merge_entity(
     with ``into`` instead (with a revision each), its name and aliases become aliases of
     ``into``, its slugs and id redirect to ``into``, and it is removed."""
     await begin_write(session)
-    source_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    source_id = await find_entity_id(session, ref)
     target_id = await find_current_id(session, entities, KIND, into)
     if target_id is None:
         raise ValidationFailed(
@@ -232,29 +217,7 @@ async def merge_entity(
     source = await session.get_one(Entity, source_id, with_for_update=True)
     target = await session.get_one(Entity, target_id, with_for_update=True)
 
-    links = article_entities_table
-    article_ids = list(
-        (await session.execute(select(links.c.article_id).where(links.c.entity_id == source_id)))
-        .scalars()
-        .all()
-    )
-    if article_ids:
-        already = links.alias("already")
-        await session.execute(
-            insert(links).from_select(
-                ["article_id", "entity_id"],
-                select(links.c.article_id, literal(target_id, type_=links.c.entity_id.type)).where(
-                    links.c.entity_id == source_id,
-                    ~exists().where(
-                        and_(
-                            already.c.article_id == links.c.article_id,
-                            already.c.entity_id == target_id,
-                        )
-                    ),
-                ),
-            )
-        )
-        await session.execute(delete(links).where(links.c.entity_id == source_id))
+    await retag(session, source_id, target_id, key_name=viewer.key_name)
 
     redirects = table_of(SlugRedirect)
     await session.execute(
@@ -274,5 +237,4 @@ async def merge_entity(
     target.updated_at = utcnow()
     await session.flush()
     await session.execute(delete(entities).where(entities.c.id == source_id))
-    await record_revisions(session, article_ids, key_name=viewer.key_name)
     return await commit_with_result(session, target.slug, lambda: load_entity(session, target_id))
