@@ -106,7 +106,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "If-None-Match",
                 "X-Request-ID",
             ],
-            expose_headers=["ETag", "Last-Modified", "Link", "Location", "X-Request-ID"],
+            expose_headers=[
+                "ETag",
+                "Last-Modified",
+                "Link",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     app.add_middleware(
         RequestPlumbing,

@@ -11,8 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.config import Settings
+from app.db import is_connection_error
 from app.main import create_app
 from app.schema import upgrade
 from tests.conftest import ADMIN, ADMIN_KEY, PG_URL_ENV, needs
@@ -151,3 +154,27 @@ def test_a_worker_started_while_the_database_is_away_finishes_its_set_up(
         assert statements == []  # answered by the response cache
     if kind == "postgresql":
         proxy.stop()
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "unavailable"),
+    [
+        ("53300", True),  # too many clients already
+        ("57P01", True),  # terminating connection due to administrator command
+        ("57P03", True),  # the database system is starting up
+        ("08006", True),  # connection failure
+        ("23505", False),  # a unique violation is the request's fault, not an outage
+        ("42P01", False),  # an undefined table is a bug, not an outage
+    ],
+)
+def test_errors_that_mean_not_now_are_told_from_errors_that_mean_not_this(
+    sqlstate: str, unavailable: bool
+) -> None:
+    class DriverError(Exception):
+        pass
+
+    driver_error = DriverError("from the server")
+    driver_error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    wrapped = DBAPIError("SELECT 1", None, driver_error)
+    assert is_connection_error(wrapped) is unavailable
+    assert is_connection_error(PoolTimeoutError("QueuePool limit reached"))
