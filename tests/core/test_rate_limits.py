@@ -155,3 +155,23 @@ def test_redis_counts_for_every_server_at_once(redis_url: str, tmp_path: Path) -
         assert [response.status_code for response in failures] == [401] * 4 + [429] * 2
         assert_limited(failures[-1], "failed-auth")
         assert httpx.get(f"{second.url}/v1/articles").status_code == 200
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_x_forwarded_for_counts_only_from_a_proxy_the_operator_named(
+    trusted: bool, tmp_path: Path
+) -> None:
+    """Untrusted, the header cannot buy a client a fresh budget; from a named proxy, each
+    client behind it has its own."""
+    env = {"NEWSDESK_AUTH_FAILURE_LIMIT": "2/minute", "NEWSDESK_LOG_LEVEL": "warning"}
+    if trusted:
+        env["NEWSDESK_FORWARDED_ALLOW_IPS"] = "127.0.0.1"
+    with running_server(tmp_path, extra_env=env) as server:
+        statuses = [
+            httpx.get(
+                f"{server.url}/v1/articles",
+                headers=BAD_KEY | {"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(1, 7)
+        ]
+    assert statuses == ([401] * 6 if trusted else [401, 401, 429, 429, 429, 429])
