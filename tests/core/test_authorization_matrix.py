@@ -24,7 +24,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/openapi.json"): "public",
     ("GET", "/docs"): "public",
     ("GET", "/redoc"): "public",
-    ("GET", "/static/{path}"): "public",
+    ("GET", "/static/{name}"): "public",
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "public",
@@ -67,6 +67,7 @@ PATH_VALUES = {
     "ref": "no-such-thing",
     "version": "1",
     "key_id": str(uuid.UUID(int=7)),
+    "name": "no-such-file.css",
     "path": "no-such-file.css",
 }
 
