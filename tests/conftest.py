@@ -37,7 +37,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 EDITOR = {"Authorization": f"Bearer {EDITOR_KEY}"}
 PG_URL_ENV = "NEWSDESK_TEST_DATABASE_URL"
 REDIS_URL_ENV = "NEWSDESK_TEST_REDIS_URL"
-KEPT_TABLES = {"alembic_version", "content_version"}
+KEPT_TABLES = {"alembic_version", "content_version", "instance_secret"}
 
 
 def backends() -> list[Any]:
@@ -185,11 +185,13 @@ def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:
     url = fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
+    # No webhook sender in the test app: tests that send run a real server for that.
     # Thousands of requests from one test client: the rate limits have their own tests.
     settings = Settings(
         database_url=url,
         admin_key=ADMIN_KEY,
         cache_max_age=60,
+        webhook_sender=False,
         auth_failure_limit="100000/minute",
         key_rate_limit="100000/minute",
     )

@@ -54,7 +54,7 @@ class Server:
     url: str
     log: Path
     env: dict[str, str]
-    process: "subprocess.Popen[bytes]"
+    process: "subprocess.Popen[bytes] | None" = None
 
     def log_lines(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").splitlines()

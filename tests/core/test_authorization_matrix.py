@@ -60,6 +60,17 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/keys"): "admin",
     ("GET", "/v1/keys/{key_id}"): "admin",
     ("DELETE", "/v1/keys/{key_id}"): "admin",
+    ("POST", "/v1/articles/{ref}/preview"): "editor",
+    # The signed token in the path is the credential; no key is looked at.
+    ("GET", "/v1/preview/{token}"): "public",
+    ("POST", "/v1/webhooks"): "admin",
+    ("GET", "/v1/webhooks"): "admin",
+    ("GET", "/v1/webhooks/{webhook_id}"): "admin",
+    ("PATCH", "/v1/webhooks/{webhook_id}"): "admin",
+    ("DELETE", "/v1/webhooks/{webhook_id}"): "admin",
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "admin",
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): "admin",
+    ("POST", "/v1/webhooks/{webhook_id}/test"): "admin",
 }
 CALLERS = ("anonymous", "editor", "admin", "revoked", "malformed")
 # Values for path parameters: nothing by these names exists, so no call changes anything.
@@ -67,6 +78,9 @@ PATH_VALUES = {
     "ref": "no-such-thing",
     "version": "1",
     "key_id": str(uuid.UUID(int=7)),
+    "webhook_id": str(uuid.UUID(int=8)),
+    "delivery_id": str(uuid.UUID(int=9)),
+    "token": "no-such-token",
     "name": "no-such-file.css",
     "path": "no-such-file.css",
 }
