@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import Forbidden, Unauthorized
 from app.keys.models import Role, api_keys_table
+from app.ratelimit import RateLimits
 
 KEY_PREFIX = "nd_"
 
@@ -79,12 +80,26 @@ BearerKey = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)]
 
 
 async def get_viewer(request: Request, _declared: BearerKey) -> Viewer:
-    token = bearer_token(request)
-    if token is None:
+    """Who sent this request; rate-limited (``app.ratelimit``) wherever a key is sent:
+    failed attempts per client address, and every request against the key's budget."""
+    if "authorization" not in request.headers:
         return ANONYMOUS
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        return await viewer_for_token(session, token)
+    limits: RateLimits = request.app.state.rate_limits
+    # The peer's address, or the one a trusted proxy reported (README, "Security").
+    address = request.client.host if request.client else "unknown"
+    await limits.refuse_if_blocked(address)
+    try:
+        token = bearer_token(request)
+        assert token is not None
+        sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+        async with sessionmaker() as session:
+            viewer = await viewer_for_token(session, token)
+    except Unauthorized as exc:
+        exc.headers.update(await limits.count_failure(address))
+        raise
+    # The middleware adds these to the response, whatever the handler returns.
+    request.state.rate_limit_headers = await limits.spend(str(viewer.key_id))
+    return viewer
 
 
 async def require_editor(

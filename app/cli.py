@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -128,7 +129,12 @@ def serve(
             log_level=settings.log_level,
             log_config=logging_config(settings.log_level),
             access_log=False,
-            proxy_headers=True,
+            # The client address (rate limits, logs) comes from X-Forwarded-For only when
+            # the peer is a proxy the operator named (README, "Security").
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
+            # On SIGTERM: stop accepting, let requests under way finish, then exit.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
             server_header=False,
             # A worker answers the supervisor's pings only once Python has started it; on a
             # small container that can take longer than uvicorn's default of 5 seconds.
@@ -432,6 +438,17 @@ def create_key(
 
 
 def main() -> None:
+    try:
+        get_settings()
+    except ValidationError as exc:
+        # One line per refused setting, without its value (it may be a secret).
+        lines = [
+            f"NEWSDESK_{'_'.join(map(str, error['loc'])).upper()}: "
+            + error["msg"].removeprefix("Value error, ")
+            for error in exc.errors()
+        ]
+        typer.secho("Settings refused:\n" + "\n".join(lines), fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
     cli()
 
 

@@ -5,18 +5,29 @@ from string import Formatter
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from limits import parse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./newsdesk.db"
 URL_PLACEHOLDERS = frozenset({"slug", "id", "section", "yyyy", "mm", "dd"})
+# Long enough that guessing is hopeless even at the rate failed attempts are allowed. A
+# shorter bootstrap key is warned about at start-up rather than refused: refusing would take
+# a running deployment down on upgrade, and failed attempts are rate-limited either way.
+ADMIN_KEY_MIN_LENGTH = 32
+
 # Seconds before each retry of a webhook delivery: the first within 10 s, then growing.
 DEFAULT_RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600, 7200, 14400)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NEWSDESK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A refused setting is reported without its value: it may be a secret.
+        hide_input_in_errors=True,
     )
 
     database_url: str = Field(
@@ -24,7 +35,9 @@ class Settings(BaseSettings):
         description="sqlite:///path or postgresql://user@host/db; the async driver is picked here.",
     )
     admin_key: SecretStr | None = Field(
-        None, description="If set, an admin key with this secret exists from start-up on."
+        None,
+        description="If set, an admin key with this secret exists from start-up on; at least "
+        f"{ADMIN_KEY_MIN_LENGTH} characters.",
     )
     max_body_bytes: int = Field(1_048_576, ge=0, description="Largest accepted request body.")
     cache_max_age: int = Field(60, ge=0, description="max-age of anonymous read responses.")
@@ -69,6 +82,37 @@ class Settings(BaseSettings):
         description="Memory each worker may use to keep anonymous responses; 0 turns it off.",
     )
     db_pool_size: int = Field(10, ge=1, description="Connections each worker keeps open.")
+    db_pool_timeout: float = Field(
+        10,
+        gt=0,
+        description="Seconds a request waits for a free connection before it is a 503.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db shared by every worker and machine for the rate "
+        "limits; unset: each worker counts in its own memory.",
+    )
+    auth_failure_limit: str = Field(
+        "100/minute",
+        description="Failed authentications allowed per client address (one limit in `limits` "
+        "notation, such as 100/minute); empty turns the limit off.",
+    )
+    key_rate_limit: str = Field(
+        "",
+        description="Requests allowed per API key (limits notation, such as 6000/minute); "
+        "empty, the default, sets no budget.",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated proxy addresses trusted to report the client address in "
+        "X-Forwarded-For (used by `newsdesk serve`); empty trusts none.",
+    )
+    shutdown_grace_seconds: int = Field(
+        20,
+        ge=1,
+        description="On SIGTERM, how long requests under way may take to finish before the "
+        "worker exits anyway (used by `newsdesk serve`).",
+    )
     workers: int = Field(
         1, ge=1, description="Worker processes of `newsdesk serve` when --workers is not given."
     )
@@ -133,6 +177,30 @@ class Settings(BaseSettings):
     def split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("admin_key")
+    @classmethod
+    def blank_admin_key_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        return value
+
+    @property
+    def admin_key_is_short(self) -> bool:
+        return self.admin_key is not None and (
+            len(self.admin_key.get_secret_value()) < ADMIN_KEY_MIN_LENGTH
+        )
+
+    @field_validator("auth_failure_limit", "key_rate_limit")
+    @classmethod
+    def known_limit(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError("must be like 100/minute or 10 per second") from exc
         return value
 
     @field_validator("webhook_retry_delays", mode="before")

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, Table, event
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -100,7 +101,7 @@ def async_url(url: str) -> URL:
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) -> AsyncEngine:
     target = async_url(url)
     # Reads get bylines and tags as JSON built by the database: orjson parses it fastest.
     if target.get_backend_name() == "sqlite":
@@ -113,7 +114,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        pool_timeout=10,
+        # Every connection busy for this long: a 503 (``is_connection_error``), not a wait.
+        pool_timeout=pool_timeout,
         # A database that stops answering must not hang requests: give up and answer 503.
         # asyncpg keeps each connection's prepared statements (SQLAlchemy's asyncpg dialect
         # caches them by SQL text): room for every read shape (filters, fields, sorts),
@@ -147,8 +149,22 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    session: AsyncSession = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        await _close(session)
+
+
+async def _close(session: AsyncSession) -> None:
+    """Close a request's session after its answer is made. A database that went away
+    meanwhile makes the closing rollback fail; the answer stands (a write has committed
+    before it), so that failure must not turn it into an error."""
+    try:
+        await session.close()
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
 
 
 def make_write_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -157,12 +173,20 @@ def make_write_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSess
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.write_sessionmaker() as session:
+    session: AsyncSession = request.app.state.write_sessionmaker()
+    try:
         yield session
+    finally:
+        await _close(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
+
+
+# SQLSTATE classes that mean "not now" rather than "not this": connection exceptions,
+# insufficient resources (too many clients), and the server shutting down or starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
 
 
 # What the databases say when one statement is over their limits (SQLite's expression
@@ -194,11 +218,17 @@ def is_statement_too_big(exc: BaseException) -> bool:
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    """True for failures that mean the database cannot be reached right now."""
+    """True for failures that mean the database cannot serve us right now: unreachable,
+    restarting, or every pooled connection busy (the pool's wait timed out)."""
     if is_statement_too_big(exc):
         return False
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, OperationalError | OSError | ConnectionError | TimeoutError):
+    if isinstance(
+        exc, OperationalError | OSError | ConnectionError | TimeoutError | PoolTimeoutError
+    ):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__

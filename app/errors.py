@@ -63,6 +63,10 @@ class ValidationFailed(ProblemError):
         super().__init__(detail, errors=[{"loc": loc, "msg": detail, "type": error_type}])
 
 
+class TooManyRequests(ProblemError):
+    status, type_name = 429, "too-many-requests"
+
+
 class ServiceUnavailable(ProblemError):
     status, type_name = 503, "service-unavailable"
 

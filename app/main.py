@@ -13,8 +13,8 @@ from app.articles.site import Site, SiteContext
 from app.articles.sitemaps import router as sitemaps_router
 from app.authors.router import router as authors_router
 from app.cache import ResponseCache, open_clock
-from app.config import Settings, get_settings
-from app.db import create_engine, is_connection_error, make_sessionmaker, make_write_sessionmaker
+from app.config import ADMIN_KEY_MIN_LENGTH, Settings, get_settings
+from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.docs import install_docs
 from app.entities.router import router as entities_router
 from app.instance import ensure_instance_secret, load_instance_secret
@@ -25,8 +25,10 @@ from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
 from app.previews.router import router as previews_router
 from app.problems import install_error_handlers
+from app.ratelimit import RateLimits
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
+from app.startup import FinishStartUp, StartUp
 from app.webhooks.router import router as webhooks_router
 from app.webhooks.runner import WebhookRunner
 
@@ -36,7 +38,18 @@ logger = logging.getLogger("newsdesk")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    if settings.admin_key_is_short:
+        logger.warning(
+            "NEWSDESK_ADMIN_KEY is shorter than %d characters: anyone who can reach the API "
+            "may guess it; make one with `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`",
+            ADMIN_KEY_MIN_LENGTH,
+        )
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout,
+    )
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
@@ -47,21 +60,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
     )
     app.state.webhooks = webhooks
+    app.state.startup = StartUp(lambda: _set_up(app))
     try:
-        await ensure_migrated(engine)
-        async with app.state.sessionmaker() as session:
-            await load_instance_secret(session)
-            admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
-            await ensure_bootstrap_key(session, admin_key)
-        if settings.response_cache_bytes:
-            app.state.content_clock = await open_clock(settings.database_url)
-    except Exception as exc:
-        if not is_connection_error(exc):
-            await engine.dispose()
-            await webhooks.client.aclose()
-            raise
-        # Start anyway: /readyz says 503 and requests recover once the database is back.
-        logger.warning("database unreachable at start-up; serving 503 until it answers")
+        await app.state.startup.first()
+    except Exception:
+        await engine.dispose()
+        await webhooks.client.aclose()
+        raise
     if settings.webhook_sender:
         webhooks.start()
     yield
@@ -69,6 +74,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
+
+
+async def _set_up(app: FastAPI) -> None:
+    """What a worker needs from the database before it serves; safe to run again after a
+    failure part-way (``app.startup``)."""
+    settings: Settings = app.state.settings
+    await ensure_migrated(app.state.engine)
+    async with app.state.sessionmaker() as session:
+        await load_instance_secret(session)
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        await ensure_bootstrap_key(session, admin_key)
+    if settings.response_cache_bytes and app.state.content_clock is None:
+        app.state.content_clock = await open_clock(settings.database_url)
 
 
 async def instance_secret_loaded(request: Request) -> None:
@@ -100,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.rate_limits = RateLimits.from_settings(settings)
     install_error_handlers(app)
     site = Site(
         url_template=settings.article_url_template,
@@ -110,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost but for the site: what it keeps is the app's own answer, before CORS and
     # the plumbing.
     app.add_middleware(ResponseCache, max_bytes=settings.response_cache_bytes)
+    app.add_middleware(FinishStartUp)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -122,7 +142,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "If-None-Match",
                 "X-Request-ID",
             ],
-            expose_headers=["ETag", "Last-Modified", "Link", "Location", "X-Request-ID"],
+            expose_headers=[
+                "ETag",
+                "Last-Modified",
+                "Link",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     app.add_middleware(
         RequestPlumbing,

@@ -133,6 +133,9 @@ class RequestPlumbing:
                 status = message["status"]
                 if authenticated:
                     headers["Cache-Control"] = "private, no-store"
+                    # Where the key stands against its budget (``app.auth``).
+                    for name, value in state.get("rate_limit_headers", {}).items():
+                        headers.setdefault(name, value)
                 elif public_read and status in _CACHEABLE_STATUS:
                     # A response that says it is private (a preview link) stays so.
                     if "private" not in headers.get("cache-control", ""):

@@ -32,6 +32,11 @@ is kept as a revision; deleted articles wait in the trash until restored.
 answering with `301` and the current URL in `Location` (`308` for writes), and stays
 reserved.
 
+**Rate limits.** Each key has a budget of requests (6,000 a minute by default), and each
+client address a number of failed authentications (100 a minute by default); past either,
+the answer is `429` with `Retry-After`. Keyed responses say where the key stands in
+`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10).
+
 **Errors** are `application/problem+json` (RFC 9457) with `type`, `title`, `status` and
 `detail`; validation errors add `errors`, one entry per problem. Any request whose body is
 over the size limit (1 MiB by default) is answered `413`, on every path. A query parameter
@@ -102,6 +107,11 @@ def complete_document(document: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             _declare_access(operation)
             _use_problem_for_validation_errors(operation["responses"])
+            if operation["security"]:
+                # Where a key is looked at, a bad one is a 401, and keys are rate-limited
+                # (``app.ratelimit``).
+                for code in (401, 429):
+                    operation["responses"].setdefault(str(code), problem_responses(code)[code])
     for name in FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     return document

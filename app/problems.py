@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match, compile_path
@@ -254,6 +255,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(DBAPIError, handle_unexpected)
+    # Every pooled connection busy: answered here, inside, so that the outermost handler
+    # does not re-raise it to the server, which would drop the connection.
+    app.add_exception_handler(PoolTimeoutError, handle_database_error)
     app.add_exception_handler(OSError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
@@ -268,6 +272,8 @@ _PROBLEM_DESCRIPTIONS = {
     413: "The request body is over the size limit.",
     415: "The body is not JSON.",
     422: "A field or query value is not valid; `errors` lists each problem.",
+    429: "Too many requests: this key's budget, or failed authentications from this "
+    "address, are used up for now. `Retry-After` and `RateLimit` say when to try again.",
     503: "The database cannot be reached right now.",
 }
 

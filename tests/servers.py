@@ -1,14 +1,17 @@
 """A real ``newsdesk serve`` in a subprocess, on a migrated and seeded SQLite file, for
-tests that need a server on a port: a browser, several workers; and a wheel built from the
-tree, installed in a virtual environment of its own, for tests of what a user installs."""
+tests that need a server on a port: a browser, several workers; a wheel built from the
+tree, installed in a virtual environment of its own, for tests of what a user installs; and
+a PostgreSQL server of a test's own, to stop and start under a running service."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,11 +82,14 @@ def running_server(
     args: tuple[str, ...] = (),
     database_url: str | None = None,
     command: str | None = None,
+    plain_uvicorn: bool = False,
 ) -> Iterator[Server]:
     """A server on ``database_url`` as it is, or on a new seeded SQLite file in ``folder``.
 
     ``command`` is the ``newsdesk`` script of another installation (a wheel in a virtual
-    environment of its own); it then runs without ``PYTHONPATH``, on what it installed."""
+    environment of its own); it then runs without ``PYTHONPATH``, on what it installed.
+    ``plain_uvicorn`` runs the app with ``uvicorn`` itself rather than ``newsdesk serve``,
+    which would refuse to start while the database is away."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if command is not None:
@@ -94,17 +100,13 @@ def running_server(
         migrated_and_seeded(url)
     port = free_port()
     log = folder / f"server-{port}.log"
+    if plain_uvicorn:
+        argv = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    else:
+        argv = [command or newsdesk_command(), "serve"]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [
-                command or newsdesk_command(),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *args,
-            ],
+            [*argv, "--host", "127.0.0.1", "--port", str(port), *args],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -131,6 +133,68 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def postgres_bin() -> Path | None:
+    """The folder of the newest PostgreSQL server binaries installed here (Debian's layout,
+    or NEWSDESK_TEST_PG_BIN)."""
+    given = os.environ.get("NEWSDESK_TEST_PG_BIN")
+    if given:
+        return Path(given)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name)
+    )
+    return found[-1].parent if found else None
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL server in a temporary folder, on a free port of the test range, that a
+    test may stop and start at will: never the shared server other tests use. As root it
+    runs as the ``postgres`` user, since PostgreSQL refuses to run as root."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        # Not under pytest's folders: the postgres user must be able to reach it.
+        self.folder = Path(tempfile.mkdtemp(prefix="newsdesk-pg-"))
+        self.data = self.folder / "data"
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, user="postgres", group="postgres")
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.port = free_port()
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self.as_owner, str(self.bin_dir / tool), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def start(self) -> None:
+        """Start and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        log = str(self.folder / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop at once by default: connections are cut as in a crash (WAL replays on start)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self, name: str) -> str:
+        """A new empty database; its URL."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop("fast")
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import Settings, get_settings
 from app.main import create_app
+from tests.servers import running_server
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -121,3 +123,18 @@ def test_openapi_writes_the_document_without_a_database(tmp_path: Path, newsdesk
     failed = newsdesk(unreachable, "openapi", "--output", str(missing_folder))
     assert failed.returncode == 1
     assert "Cannot write" in failed.stderr
+
+
+def test_a_short_admin_key_is_warned_about_without_being_shown(tmp_path: Path) -> None:
+    short = "letmein-admin-2024"
+    env = {"NEWSDESK_ADMIN_KEY": short, "NEWSDESK_LOG_LEVEL": "info"}
+    with running_server(tmp_path, extra_env=env) as server:
+        # It still works: refusing it would lock an upgraded deployment out.
+        keys = httpx.get(f"{server.url}/v1/keys", headers={"Authorization": f"Bearer {short}"})
+        assert keys.status_code == 200
+        log = "\n".join(server.log_lines())
+    assert "NEWSDESK_ADMIN_KEY is shorter than 32 characters" in log
+    assert short not in log
+    assert Settings(admin_key="").admin_key is None  # empty, as in .env.example: no key
+    assert Settings(admin_key=short).admin_key_is_short
+    assert not Settings(admin_key="k" * 32).admin_key_is_short
