@@ -1,5 +1,6 @@
 """The application: middleware, error handlers and routers; nothing else."""
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -17,11 +18,14 @@ from starlette.responses import HTMLResponse
 from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
 from app.authors.router import router as authors_router
-from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.entities.router import router as entities_router
 from app.errors import install_error_handlers, is_connection_error
+from app.freshness.releases import release_loop
+from app.freshness.router import router as changes_router
+from app.freshness.store import ResponseCache
+from app.freshness.tail import open_clock
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
@@ -55,7 +59,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             raise
         # Start anyway: /readyz says 503 and requests recover once the database is back.
         logger.warning("database unreachable at start-up; serving 503 until it answers")
+    # Scheduled articles get their article.published entry when their time comes.
+    releases = asyncio.create_task(
+        release_loop(app.state.sessionmaker, app.state.write_sessionmaker)
+    )
     yield
+    releases.cancel()
+    await asyncio.gather(releases, return_exceptions=True)
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
@@ -107,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         authors_router,
         entities_router,
         feeds_router,
+        changes_router,
         keys_router,
         ops_router,
     ):

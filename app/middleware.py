@@ -90,7 +90,8 @@ class RequestPlumbing:
                 if authenticated:
                     headers["Cache-Control"] = "private, no-store"
                 elif public_read and status in _CACHEABLE_STATUS:
-                    headers["Cache-Control"] = self.public_cache
+                    # An answer that says otherwise (the changes feed) keeps its own.
+                    headers.setdefault("Cache-Control", self.public_cache)
                 elif "cache-control" not in headers and not scope["path"].startswith("/static/"):
                     headers["Cache-Control"] = "no-store"
                 if scope["path"].startswith("/v1/") and scope["method"] in {"GET", "HEAD"}:

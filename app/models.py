@@ -6,6 +6,7 @@ from app.articles.models import Article, ArticleAuthor, ArticleEntity, ArticleRe
 from app.authors.models import Author
 from app.changes import ContentVersion
 from app.entities.models import Entity
+from app.freshness.models import Change, ScheduledRelease
 from app.keys.models import ApiKey
 from app.slugs import SlugRedirect
 
@@ -18,8 +19,10 @@ __all__ = [
     "ArticleEntity",
     "ArticleRevision",
     "Author",
+    "Change",
     "ContentVersion",
     "Entity",
+    "ScheduledRelease",
     "SlugRedirect",
     "metadata",
 ]

@@ -25,9 +25,9 @@ from app.articles.models import (
     shown_status,
 )
 from app.authors.models import Author
-from app.conditional import Validators, make_etag
 from app.db import UTCDateTime, table_of
 from app.entities.models import Entity
+from app.freshness.validators import Validators, make_etag
 from app.slugs import parse_ref
 
 articles = articles_table

@@ -491,11 +491,22 @@ revisions_table = table_of(ArticleRevision)
 
 
 def publicly_visible(now: datetime) -> Any:
-    """Published, its time come, not in the trash: what anonymous callers may see."""
+    """Published, its time come, not in the trash: what anonymous callers may see (in SQL;
+    ``is_publicly_visible`` is the same rule for a loaded row)."""
     return (
         (articles_table.c.status == ArticleStatus.published.value)
         & (articles_table.c.published_at <= now)
         & articles_table.c.deleted_at.is_(None)
+    )
+
+
+def is_publicly_visible(row: Any, now: datetime) -> bool:
+    """``publicly_visible`` for a row with ``status``, ``published_at`` and ``deleted_at``."""
+    return bool(
+        row.deleted_at is None
+        and row.status == ArticleStatus.published
+        and row.published_at is not None
+        and row.published_at <= now
     )
 
 

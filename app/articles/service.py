@@ -37,12 +37,12 @@ from app.articles.revisions import snapshot_articles, write_revisions
 from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
 from app.authors.models import Author
-from app.changes import begin_write
-from app.conditional import ReadConditions, Validators, WriteConditions
 from app.db import table_of, utcnow
 from app.entities.extract import entities_named_in
 from app.entities.models import Entity
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
+from app.freshness.log import changes_of, write_transaction
+from app.freshness.validators import ReadConditions, Validators, WriteConditions
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import (
     commit_with_result,
@@ -308,8 +308,16 @@ async def get_existing_row(session: AsyncSession, ref: str) -> Any:
 
 
 async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
-    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
-    row = await get_existing_row(session, ref)
+    """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``,
+    but only to an article the viewer may see (a draft's old slug is a 404 like the
+    draft, so that renaming a draft changes nothing anonymous callers can see)."""
+    try:
+        row = await get_existing_row(session, ref)
+    except Moved as moved:
+        target = await find_article_row(session, moved.new_ref)
+        if target is None or not visible_to(target, viewer, utcnow()):
+            raise NotFound(f"No article with ref {ref!r}.") from None
+        raise
     if not visible_to(row, viewer, utcnow()):
         raise NotFound(f"No article with ref {ref!r}.")
     return row
@@ -467,13 +475,13 @@ def _stored(value: Any) -> Any:
 async def create_article(
     session: AsyncSession, data: ArticleCreate, viewer: Viewer
 ) -> dict[str, Any]:
-    await begin_write(session)
 
     async def add_and_read() -> dict[str, Any]:
         article = await add_article(session, data, viewer)
         return await get_article(session, str(article.id), viewer)
 
-    return await commit_with_result(session, data.slug, add_and_read)
+    async with write_transaction(session):
+        return await commit_with_result(session, data.slug, add_and_read)
 
 
 def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dict[str, Any]:
@@ -518,6 +526,7 @@ async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer
         tags = await _with_auto_tags(session, article, tags)
     session.add(article)
     await session.flush()
+    changes_of(session).created_articles([article.id])
     await _replace_links(session, article.id, bylines, tags)
     await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
     return article
@@ -551,9 +560,9 @@ async def update_article(
     conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
-    await begin_write(session)
-    article = await lock_article(session, ref, viewer, conditions)
-    return await save_patch(session, article.id, data, viewer)
+    async with write_transaction(session):
+        article = await lock_article(session, ref, viewer, conditions)
+        return await save_patch(session, article.id, data, viewer)
 
 
 async def save_patch(
@@ -577,6 +586,7 @@ async def patch_article(
     its next version with a revision, or None when the patch changes nothing; the caller
     then rolls back (the transaction or its savepoint) to drop the edits already flushed."""
     article = await session.get_one(Article, article_id, with_for_update=True)
+    await changes_of(session).before_articles(session, [article.id])
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
 
@@ -621,7 +631,7 @@ async def trash_article(
 ) -> None:
     """Move to the trash: hidden from every caller and list, kept whole. Not a content
     change, so neither the version nor the revisions change."""
-    await begin_write(session)
-    article = await lock_article(session, ref, viewer, conditions)
-    article.deleted_at = utcnow()
-    await session.commit()
+    async with write_transaction(session) as changes:
+        article = await lock_article(session, ref, viewer, conditions)
+        await changes.before_articles(session, [article.id])
+        article.deleted_at = utcnow()
