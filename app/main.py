@@ -59,13 +59,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             raise
         # Start anyway: /readyz says 503 and requests recover once the database is back.
         logger.warning("database unreachable at start-up; serving 503 until it answers")
-    # Scheduled articles get their article.published entry when their time comes.
+    # Scheduled articles get their article.published entry when their time comes, over
+    # a connection of their own so that requests never wait for one behind them.
+    release_engine = create_engine(settings.database_url, pool_size=1)
     releases = asyncio.create_task(
-        release_loop(app.state.sessionmaker, app.state.write_sessionmaker)
+        release_loop(make_sessionmaker(release_engine), make_write_sessionmaker(release_engine))
     )
     yield
     releases.cancel()
     await asyncio.gather(releases, return_exceptions=True)
+    await release_engine.dispose()
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()

@@ -146,7 +146,6 @@ async def create_author(
         values = data.model_dump(exclude={"slug"}, mode="json")
         author = Author(**values, slug=slug, search_text=build_search_text(data.name))
         session.add(author)
-        await session.flush()
         changes.author("created", author.id, slug)
         return await commit_with_result(
             session, slug, lambda: _load_public(session, author.id, viewer)

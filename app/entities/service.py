@@ -147,7 +147,6 @@ async def create_entity(session: AsyncSession, data: EntityCreate) -> dict[str, 
             search_text=build_search_text(data.name, *data.aliases),
         )
         session.add(entity)
-        await session.flush()
         changes.entity("created", entity.id, slug)
         return await commit_with_result(session, slug, lambda: load_entity(session, entity.id))
 

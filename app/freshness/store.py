@@ -33,6 +33,7 @@ _CACHEABLE_STATUS = frozenset({200, 301, 404})
 _CONDITIONAL_HEADERS = frozenset({b"if-none-match", b"if-modified-since"})
 # Answers that are never kept: the changes feed moves with every write.
 _NEVER_KEPT = ("/v1/changes",)
+PUBLIC_VERSION = "public_version"
 
 
 @dataclass(slots=True)
@@ -129,7 +130,7 @@ class ResponseCache:
                 await self._answer(scope, send, stored)
             return
         try:
-            generation = await clock.read()
+            reading = await clock.read()
         except Exception as exc:
             # Most likely the database is away: let the app answer (with its 503).
             if not is_connection_error(exc):
@@ -139,7 +140,10 @@ class ResponseCache:
         key = _cache_key(scope)
         stored = self.store.get(key)
         if stored is None or not clock.current(stored.generation, stored.keys):
-            stored = await self._shared_fill(scope, receive, send, key, generation)
+            # Lists make their ETag from the version read here (as old as the reading,
+            # so never newer than what they show), without reading it again.
+            scope.setdefault("state", {})[PUBLIC_VERSION] = reading.public_version
+            stored = await self._shared_fill(scope, receive, send, key, reading.generation)
             if stored is None:
                 return
         await self._answer(scope, send, stored)

@@ -32,6 +32,18 @@ class LogReading:
     entries: list[tuple[int, int, list[str]]]
     # The latest release due but not yet recorded, if any.
     due_release: datetime | None
+    # The newest final entry that lists keys, as "txid.id".
+    newest_stale: str | None
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """What a request learns from the clock: the generation answers made for it are kept
+    at, and the version of public content (``app.freshness.horizon.log_version``), for the
+    ETags of lists."""
+
+    generation: int
+    public_version: str
 
 
 class LogSource(Protocol):
@@ -43,7 +55,9 @@ class LogSource(Protocol):
 # One statement: the content epoch, the horizon, the latest release due but unrecorded,
 # and the entries that list keys from the last horizon on.
 _POSTGRES_SQL = (
-    "SELECT s.epoch, s.horizon, s.due, c.id, c.txid, c.keys::text FROM (SELECT "
+    "SELECT s.epoch, s.horizon, s.due, c.id, c.txid, c.keys::text, "
+    "(SELECT n.txid || '.' || n.id FROM change n WHERE n.stale AND n.txid < s.horizon "
+    "ORDER BY n.txid DESC, n.id DESC LIMIT 1) FROM (SELECT "
     "(SELECT value FROM content_version WHERE id = 1) AS epoch, "
     "pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon, "
     "(SELECT max(published_at) FROM scheduled_release WHERE published_at <= $2) AS due"
@@ -51,7 +65,9 @@ _POSTGRES_SQL = (
 )
 # SQLite: txid is 0 and ids come in commit order; the horizon is the next id to see.
 _SQLITE_SQL = (
-    "SELECT s.epoch, s.horizon, s.due, c.id, c.txid, c.keys FROM (SELECT "
+    "SELECT s.epoch, s.horizon, s.due, c.id, c.txid, c.keys, "
+    "(SELECT n.txid || '.' || n.id FROM change n WHERE n.stale "
+    "ORDER BY n.txid DESC, n.id DESC LIMIT 1) FROM (SELECT "
     "(SELECT value FROM content_version WHERE id = 1) AS epoch, "
     "(SELECT coalesce(max(id), 0) + 1 FROM change) AS horizon, "
     "(SELECT max(published_at) FROM scheduled_release WHERE published_at <= ?) AS due"
@@ -62,7 +78,7 @@ _SQLITE_SQL = (
 def _reading(rows: list[Any], parse_time: Any) -> LogReading:
     first = rows[0]
     entries = [(int(row[3]), int(row[4]), json.loads(row[5])) for row in rows if row[3] is not None]
-    return LogReading(int(first[0] or 0), int(first[1]), entries, parse_time(first[2]))
+    return LogReading(int(first[0] or 0), int(first[1]), entries, parse_time(first[2]), first[6])
 
 
 class PostgresLog:
@@ -128,11 +144,15 @@ class KeyClock:
     applied: dict[int, int] = field(default_factory=dict)  # id → txid, not final yet
     due_release: datetime | None = None
 
-    async def read(self) -> int:
-        """Look at the database and return the generation answers may be kept at."""
+    async def read(self) -> ClockReading:
+        """Look at the database: the generation answers may be kept at, and the version
+        of public content."""
         reading = await self.source.read(self.horizon)
         self.apply(reading)
-        return self.generation
+        in_flight = sorted(i for i, txid, _ in reading.entries if txid >= reading.horizon)
+        released = reading.due_release.isoformat() if reading.due_release else ""
+        version = f"{reading.newest_stale}/{','.join(map(str, in_flight))}/{released}"
+        return ClockReading(self.generation, version)
 
     def apply(self, reading: LogReading) -> None:
         fresh = [entry for entry in reading.entries if entry[0] not in self.applied]
@@ -167,7 +187,7 @@ class KeyClock:
 class FreshnessClock(Protocol):
     """What the response cache asks: a fresh reading, and whether a kept answer holds."""
 
-    async def read(self) -> int: ...
+    async def read(self) -> ClockReading: ...
 
     def current(self, kept_at: int, keys: tuple[str, ...]) -> bool: ...
 
@@ -182,12 +202,12 @@ class SharedReads:
     def __init__(self, clock: FreshnessClock) -> None:
         self.clock = clock
         self.running: asyncio.Task[None] | None = None
-        self.waiting: asyncio.Future[int] | None = None
+        self.waiting: asyncio.Future[ClockReading] | None = None
 
     def current(self, kept_at: int, keys: tuple[str, ...]) -> bool:
         return self.clock.current(kept_at, keys)
 
-    async def read(self) -> int:
+    async def read(self) -> ClockReading:
         future = self.waiting
         if future is None:
             future = self.waiting = asyncio.get_running_loop().create_future()
@@ -200,7 +220,7 @@ class SharedReads:
         assert future is not None
         self.running = asyncio.ensure_future(self._read_into(future))
 
-    async def _read_into(self, future: "asyncio.Future[int]") -> None:
+    async def _read_into(self, future: "asyncio.Future[ClockReading]") -> None:
         try:
             future.set_result(await self.clock.read())
         except Exception as exc:

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.types import Message, Receive, Scope, Send
 
 from app.freshness.store import ResponseCache
+from app.freshness.tail import ClockReading
 
 
 class FixedClock:
@@ -15,8 +16,8 @@ class FixedClock:
     def __init__(self) -> None:
         self.generation = 1
 
-    async def read(self) -> int:
-        return self.generation
+    async def read(self) -> ClockReading:
+        return ClockReading(self.generation, str(self.generation))
 
     def current(self, kept_at: int, keys: tuple[str, ...]) -> bool:
         return kept_at >= self.generation
