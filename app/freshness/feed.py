@@ -3,8 +3,8 @@ webhook dispatcher or any other consumer uses to catch up without ever skipping 
 
 ``read_changes(session, after=cursor, limit=n)`` gives the entries after ``cursor``,
 oldest first, and the cursor to pass next time; an entry becomes readable once every
-transaction older than it has finished (``app.freshness.horizon``), so that a reader
-that has moved past a cursor never meets an entry before it later.
+writer of this database older than it has finished (``app.freshness.horizon``), so that a
+reader that has moved past a cursor never meets an entry before it later.
 """
 
 import asyncio
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import Integer, literal, null, select, tuple_, union_all
+from sqlalchemy import BigInteger, Integer, cast, literal, null, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import BadRequest
-from app.freshness.horizon import horizon
+from app.freshness.horizon import writers_horizon
 from app.freshness.models import changes_table
 
 _CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
@@ -78,7 +78,9 @@ async def read_changes(
     public entries moves past the editors' ones without reading them again."""
     start = after or Cursor()
     changes = changes_table
-    edge = select(horizon(session.get_bind().dialect.name).label("w")).subquery()
+    # Read first, in a statement of its own: entries below it are final by the time the
+    # next statement looks.
+    edge = select(literal(await writers_horizon(session), BigInteger).label("w")).subquery()
     position = tuple_(changes.c.txid, changes.c.id)
     wanted = [changes.c.public] if public_only else []
     page = (
@@ -104,12 +106,17 @@ async def read_changes(
             literal(1, Integer).label("part"),
             changes.c.txid,
             changes.c.id,
-            null(),
-            null(),
-            null(),
-            null(),
-            null(),
-            null(),
+            *(
+                cast(null(), column.type).label(column.name)
+                for column in (
+                    changes.c.at,
+                    changes.c.event,
+                    changes.c.resource_type,
+                    changes.c.resource_id,
+                    changes.c.resource_slug,
+                    changes.c["keys"],
+                )
+            ),
         )
         .select_from(changes.join(edge, changes.c.txid < edge.c.w))
         .order_by(changes.c.txid.desc(), changes.c.id.desc())

@@ -21,7 +21,7 @@ the horizon is the newest id, and the same queries hold.
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,42 @@ from app.freshness.models import changes_table, releases_table
 
 # Above every txid: on SQLite, where every entry is final once it can be seen.
 ALL_FINAL = 2**62
+
+
+# Every change-log writer holds this advisory lock, shared, from the start of its
+# transaction (no writer ever waits for another: nobody takes it exclusively), so that a
+# reader can list the transactions of this database that may still write entries.
+WRITERS_LOCK = 0x6E64_6368  # "ndch"
+_WRITERS_SQL = text(
+    "SELECT least(s.next, ("
+    # A running transaction's 32-bit xid, widened to the 64-bit txid of the same epoch.
+    " SELECT min(s.next - (((s.next % 4294967296) - x.transactionid::text::bigint"
+    " + 4294967296) % 4294967296))"
+    " FROM pg_locks a JOIN pg_locks x ON x.pid = a.pid AND x.locktype = 'transactionid'"
+    " AND x.mode = 'ExclusiveLock' AND x.granted"
+    " WHERE a.locktype = 'advisory' AND a.granted AND a.classid = 0 AND a.objsubid = 1"
+    " AND a.objid = :lock AND a.database ="
+    " (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ")) FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next) s"
+)
+
+
+async def hold_writers_lock(session: AsyncSession) -> None:
+    """Mark the session's transaction as a change-log writer (PostgreSQL), before it
+    writes anything: see ``writers_horizon``."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK)))
+
+
+async def writers_horizon(session: AsyncSession) -> int:
+    """The first txid that may not be final yet among this database's writers, for a
+    reader's *next* statement: every transaction that holds the writers' lock now has a
+    txid at or above it, and any that takes it later gets a txid above it. Other
+    databases' transactions on the same server do not hold readers back, as the
+    snapshot's ``xmin`` would."""
+    if session.get_bind().dialect.name != "postgresql":
+        return ALL_FINAL
+    return int((await session.execute(_WRITERS_SQL, {"lock": WRITERS_LOCK})).scalar_one())
 
 
 def horizon(dialect: str) -> ColumnElement[int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, exists, insert, literal_column, select
+from sqlalchemy import delete, event, exists, func, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from app.articles.models import (
 from app.db import utcnow
 from app.freshness import keys as k
 from app.freshness.facts import ArticleFacts, chunks, facts_query, parse_facts
+from app.freshness.horizon import WRITERS_LOCK, hold_writers_lock
 from app.freshness.models import changes_table, releases_table
 
 RECORDER = "newsdesk.changes"
@@ -214,9 +215,10 @@ def _differs(before: ArticleFacts, after: ArticleFacts) -> bool:
 def _article_keys(
     before: ArticleFacts | None, after: ArticleFacts, was: bool, seen: bool
 ) -> list[str]:
-    """The article's own page and every article list; when it came or went, the pages of
-    its authors and entities too (their ``article_count``), else those whose link to it
-    changed."""
+    """The article's own page and every article list; when it came or went, or its
+    byline or tags changed while public, the ``article_count`` its authors or entities
+    show moved too: their pages and lists carry ``authors`` and ``entities`` for that.
+    Other stories' pages, which show an author's or entity's name but no count, keep."""
     old_authors = before.authors if before is not None else set()
     old_entities = before.entities if before is not None else set()
     if was != seen:
@@ -225,9 +227,9 @@ def _article_keys(
         authors, entities = old_authors ^ after.authors, old_entities ^ after.entities
     keys = [k.ARTICLES, k.article_key(after.id)]
     if authors:
-        keys += [k.AUTHORS, *sorted(k.author_key(author) for author in authors)]
+        keys.append(k.AUTHORS)
     if entities:
-        keys += [k.ENTITIES, *sorted(k.entity_key(entity) for entity in entities)]
+        keys.append(k.ENTITIES)
     return k.ordered(keys)
 
 
@@ -283,6 +285,9 @@ async def write_transaction(session: AsyncSession) -> AsyncIterator[ChangeRecord
     recorder = ChangeRecorder()
     session.info[RECORDER] = recorder
     try:
+        # Transactions begun from here on announce themselves (``_announce_writer``).
+        if session.in_transaction():
+            await hold_writers_lock(session)
         yield recorder
         if session.in_transaction():
             await session.commit()
@@ -298,6 +303,15 @@ def _record_before_commit(session: Session) -> None:
     recorder = session.info.get(RECORDER)
     if isinstance(recorder, ChangeRecorder) and not session.in_nested_transaction():
         recorder.write(session)
+
+
+@event.listens_for(Session, "after_begin")
+def _announce_writer(session: Session, _transaction: Any, connection: Any) -> None:
+    """A write transaction holds the writers' lock before it writes anything, so that
+    readers of the change log wait for its entries (``app.freshness.horizon``)."""
+    writing = isinstance(session.info.get(RECORDER), ChangeRecorder)
+    if writing and connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK)))
 
 
 @event.listens_for(Session, "after_rollback")

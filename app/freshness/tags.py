@@ -47,10 +47,12 @@ def response_keys(route: str | None, path: str, status: int, body: bytes) -> lis
         return k.ordered(
             [collection_of(route), *(make(item["id"]) for item in _items(body) if "id" in item)]
         )
+    # An author's or entity's page shows its article_count, which articles coming and
+    # going move: their entries list the collection key rather than every author's.
     if route == "/v1/authors/{ref}":
-        return [k.author_key(_document(body)["id"])]
+        return [k.AUTHORS, k.author_key(_document(body)["id"])]
     if route == "/v1/entities/{ref}":
-        return [k.entity_key(_document(body)["id"])]
+        return [k.ENTITIES, k.entity_key(_document(body)["id"])]
     # Feeds and the ninjs and JSON-LD documents show articles with their authors and
     # entities in shapes of their own: any article change reaches them.
     return [collection_of(path)]
