@@ -39,6 +39,7 @@ lint: install openapi-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app migrations
+	$(BIN)/lint-imports
 	$(BIN)/hadolint -t warning Dockerfile
 
 # The OpenAPI document, written by `newsdesk openapi`, checked by Spectral and Redocly, and
@@ -80,4 +81,4 @@ bench: install
 		--articles $(BENCH_ARTICLES) --workers 1 $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(OPENAPI_TOOLS)/node_modules $(OPENAPI_TOOLS)/build build *.egg-info .pytest_cache .mypy_cache .ruff_cache newsdesk.db*
+	rm -rf $(VENV) $(OPENAPI_TOOLS)/node_modules $(OPENAPI_TOOLS)/build build *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache newsdesk.db*

@@ -16,8 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import get_settings
-from app.db import create_engine, make_write_sessionmaker
-from app.errors import is_connection_error
+from app.db import create_engine, is_connection_error, make_write_sessionmaker
 from app.keys.models import Role
 from app.schema import NotMigrated, ensure_migrated, upgrade
 

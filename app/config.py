@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,6 +27,16 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS, or *."
     )
+    public_url: str | None = Field(
+        None,
+        description="The address readers reach the service at (https://api.example.com): "
+        "every absolute URL the service writes starts with it, whatever Host a request names.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Comma-separated host names requests may name in Host (*.example.com "
+        "matches its subdomains); * for any. Others get a 400.",
+    )
     log_level: str = Field("info", description="debug, info, warning or error.")
     response_cache_bytes: int = Field(
         32 * 1024 * 1024,
@@ -37,12 +48,30 @@ class Settings(BaseSettings):
         1, ge=1, description="Worker processes of `newsdesk serve` when --workers is not given."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("public_url")
+    @classmethod
+    def origin_only(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://api.example.com")
+        if parts.path not in {"", "/"} or parts.query or parts.fragment:
+            raise ValueError("must be a scheme and host (and port) only, without a path")
+        _ = parts.port  # raises ValueError for a port out of range
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def lower_hosts(cls, value: list[str]) -> list[str]:
+        return [host.lower() for host in value]
 
     @field_validator("log_level")
     @classmethod

@@ -1,5 +1,6 @@
 """Database plumbing: the engine for SQLite or PostgreSQL, column types shared by every
-domain, the constraint naming convention and the request-scoped session."""
+domain, the constraint naming convention, the request-scoped session, and telling a
+database that cannot be reached from any other failure."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, Table, event
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -154,3 +156,12 @@ async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True for failures that mean the database cannot be reached right now."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | OSError | ConnectionError | TimeoutError):
+        return True
+    return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__

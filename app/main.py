@@ -19,9 +19,8 @@ from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
 from app.authors.router import router as authors_router
 from app.config import Settings, get_settings
-from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
+from app.db import create_engine, is_connection_error, make_sessionmaker, make_write_sessionmaker
 from app.entities.router import router as entities_router
-from app.errors import install_error_handlers, is_connection_error
 from app.freshness.releases import release_loop
 from app.freshness.router import router as changes_router
 from app.freshness.store import ResponseCache
@@ -31,6 +30,7 @@ from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
+from app.problems import install_error_handlers
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
 
@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestPlumbing,
         cache_max_age=settings.cache_max_age,
         max_body_bytes=settings.max_body_bytes,
+        public_url=settings.public_url,
+        allowed_hosts=settings.allowed_hosts,
     )
     for router in (
         articles_router,

@@ -13,6 +13,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -35,6 +36,17 @@ DURATION = Histogram(
     "http_request_duration_seconds",
     "Time from receiving a request to the end of its response, by method and route template.",
     ("method", "route"),
+)
+
+CACHE_BYTES = Gauge(
+    "newsdesk_response_cache_bytes",
+    "Memory held by the response cache (keys, headers and bodies), summed over live workers.",
+    multiprocess_mode="livesum",
+)
+CACHE_ENTRIES = Gauge(
+    "newsdesk_response_cache_entries",
+    "Responses kept by the response cache, summed over live workers.",
+    multiprocess_mode="livesum",
 )
 
 # labels() takes a lock and builds a key on every call; the label sets are few and fixed.

@@ -8,14 +8,17 @@ import time
 import uuid
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import is_connection_error, problem_response
+from app.db import is_connection_error
 from app.logs import ACCESS_LOGGER, request_id_var
 from app.metrics import UNMATCHED_ROUTE, observe_request
+from app.problems import problem_response
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _CACHEABLE_STATUS = {200, 203, 301, 304, 308}
@@ -41,17 +44,58 @@ def route_template(scope: Scope, root_path: str) -> str:
     return f"{mounted}/{{path}}" if mounted else UNMATCHED_ROUTE
 
 
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port (``[::1]:8000`` → ``[::1]``)."""
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0].lower()
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    name = host_name(host)
+    for pattern in allowed:
+        if pattern == "*" or pattern == name:
+            return True
+        if pattern.startswith("*.") and name.endswith(pattern[1:]):
+            return True
+    return False
+
+
+def as_public(scope: Scope, public_url: str) -> Scope:
+    """The scope as if the request had come to ``public_url``: every URL the app builds
+    from the request (feeds, Link, Location, ninjs, JSON-LD) then starts with it."""
+    parts = urlsplit(public_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    headers = [(k, v) for k, v in scope["headers"] if k != b"host"]
+    headers.append((b"host", parts.netloc.encode("latin-1")))
+    return dict(scope, scheme=parts.scheme, server=(parts.hostname, port), headers=headers)
+
+
 class RequestPlumbing:
-    def __init__(self, app: ASGIApp, *, cache_max_age: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        cache_max_age: int,
+        max_body_bytes: int,
+        public_url: str | None = None,
+        allowed_hosts: list[str] | None = None,
+    ) -> None:
         self.app = app
         self.public_cache = f"public, max-age={cache_max_age}"
         self.max_body_bytes = max_body_bytes
+        self.public_url = public_url
+        self.allowed_hosts = allowed_hosts if allowed_hosts is not None else ["*"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        sent_host = (_header(scope, b"host") or b"").decode("latin-1")
+        host_ok = host_allowed(sent_host, self.allowed_hosts)
+        if self.public_url:
+            scope = as_public(scope, self.public_url)
         head = scope["method"] == "HEAD"
         if head:
             # HEAD is a GET without the body (RFC 9110 §9.3.2): route it as one.
@@ -102,12 +146,9 @@ class RequestPlumbing:
 
         token = request_id_var.set(request_id)
         try:
-            declared = _header(scope, b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                response = problem_response(
-                    413, "The request body is larger than this service accepts."
-                )
-                await response(scope, receive, send_with_headers)
+            refusal = self._refusal(scope, host_ok)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive_within_limit, send_with_headers)
         except Exception as exc:
@@ -121,6 +162,17 @@ class RequestPlumbing:
                 scope, method, root_path, request_id, status, time.perf_counter() - started
             )
             request_id_var.reset(token)
+
+    def _refusal(self, scope: Scope, host_ok: bool) -> Response | None:
+        """The answer to a request refused before the app sees it, if it is one."""
+        if not host_ok:
+            return problem_response(
+                400, "The Host header names a host this service does not answer for."
+            )
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return problem_response(413, "The request body is larger than this service accepts.")
+        return None
 
     @staticmethod
     def _observe(

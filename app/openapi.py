@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.errors import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 from app.keys.models import Role
+from app.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 
 DESCRIPTION = """
 Newsdesk stores articles, their authors and the entities they are about (people,
@@ -116,7 +116,7 @@ def _declare_access(operation: dict[str, Any]) -> None:
 
 def _use_problem_for_validation_errors(responses: dict[str, Any]) -> None:
     """FastAPI declares its own 422 shape on every operation with parameters; this service
-    answers validation errors with a problem document (``app.errors``), so say that."""
+    answers validation errors with a problem document (``app.problems``), so say that."""
     declared = responses.get("422", {}).get("content", {})
     if "application/json" in declared and PROBLEM_MEDIA_TYPE not in declared:
         responses["422"] = problem_responses(422)[422]

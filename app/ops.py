@@ -4,8 +4,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import ServiceUnavailable, is_connection_error, problem_responses
+from app.db import is_connection_error
+from app.errors import ServiceUnavailable
 from app.metrics import CONTENT_TYPE, render_metrics
+from app.problems import problem_responses
 from app.responses import json_response
 from app.schema import NotMigrated, ensure_migrated
 

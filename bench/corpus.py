@@ -50,10 +50,9 @@ from app.articles.models import (
 )
 from app.articles.render import count_words, render_body
 from app.articles.revisions import WRITABLE_COLUMNS
-from app.authors.models import Author
+from app.authors.models import authors_table
 from app.changes import content_version_table
-from app.db import table_of
-from app.entities.models import Entity
+from app.entities.models import entities_table
 from app.schema import upgrade
 from app.search_text import build_search_text
 from app.slugs import MAX_SLUG_LENGTH, slug_base
@@ -71,9 +70,6 @@ BLOCK_POOL = {"paragraph": 4000, "heading": 300, "quote": 300, "list": 300}
 CHECKED_BODIES = 64
 CHECKED_SLUGS = 2000
 STREAM_LENGTH = 1 << 18
-
-authors_table = table_of(Author)
-entities_table = table_of(Entity)
 
 
 Row = dict[str, Any]

@@ -36,8 +36,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from app.articles.models import article_entities_table, articles_table, publicly_visible
-from app.db import create_engine, table_of, utcnow
-from app.entities.models import Entity
+from app.db import create_engine, utcnow
+from app.entities.models import entities_table as entities
 from app.schema import current_revision, head_revision
 from bench import corpus as corpus_module
 from bench import profile as profiler
@@ -164,7 +164,6 @@ async def _discover(database_url: str, seed: int) -> Workload:
     (ordered by id, which is random, so the choice is fixed for a given corpus)."""
     engine = create_engine(database_url, pool_size=1)
     articles = articles_table
-    entities = table_of(Entity)
     visible = publicly_visible(utcnow())
     try:
         async with engine.connect() as connection:

@@ -24,15 +24,13 @@ from app.articles.models import (
     articles_table,
     shown_status,
 )
-from app.authors.models import Author
-from app.db import UTCDateTime, table_of
-from app.entities.models import Entity
+from app.authors.models import authors_table as authors
+from app.db import UTCDateTime
+from app.entities.models import entities_table as entities
 from app.freshness.validators import Validators, make_etag
 from app.slugs import parse_ref
 
 articles = articles_table
-authors = table_of(Author)
-entities = table_of(Entity)
 
 
 def article_etag(article: Mapping[str, Any]) -> str:

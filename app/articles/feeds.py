@@ -19,7 +19,7 @@ from app.articles.service import (
 from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
 from app.db import SessionDep, utcnow
-from app.errors import problem_responses
+from app.problems import problem_responses
 
 FEED_SIZE = 50
 ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
@@ -79,6 +79,12 @@ FeedFiltersDep = Annotated[ArticleFilters, Depends(feed_filters)]
 _NOT_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def xml_text(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot carry (a control character pasted
+    from a word processor): one stray byte in one story must not take the feed down."""
+    return _NOT_XML_CHARS.sub("", value)
+
+
 def _subtitle(filters: ArticleFilters) -> str:
     """What the feed holds, in words; the refs are the caller's, so anything XML cannot
     carry (a NUL, most control characters) is left out rather than failing the feed."""
@@ -88,7 +94,7 @@ def _subtitle(filters: ArticleFilters) -> str:
     if filters.section:
         parts.append(f"in {filters.section}")
     scope = f" {', '.join(parts)}" if parts else ""
-    return _NOT_XML_CHARS.sub("", f"The {FEED_SIZE} newest published articles{scope}.")
+    return xml_text(f"The {FEED_SIZE} newest published articles{scope}.")
 
 
 def build_feed(
@@ -123,23 +129,24 @@ def build_feed(
         api_url = f"{base}v1/articles/{row.slug}"
         entry.id(f"urn:uuid:{row.id}")
         entry.guid(f"urn:uuid:{row.id}", permalink=False)
-        entry.title(row.headline)
+        entry.title(xml_text(row.headline))
         entry.link(href=row.canonical_url or api_url, rel="alternate")
         entry.published(row.published_at)
         entry.updated(row.updated_at)
         if row.standfirst:
-            entry.summary(row.standfirst)
+            entry.summary(xml_text(row.standfirst))
         if row.body_html:
-            entry.content(row.body_html, type="html")
+            entry.content(xml_text(row.body_html), type="html")
         for author in bylines.get(row.id, []):
+            name = xml_text(author["name"])
             if rss:
-                entry.dc.dc_creator(author["name"])
+                entry.dc.dc_creator(name)
             else:
-                entry.author({"name": author["name"], "uri": f"{base}v1/authors/{author['slug']}"})
+                entry.author({"name": name, "uri": f"{base}v1/authors/{author['slug']}"})
         if row.section:
             entry.category(term=row.section, label=row.section)
         for tag in tags.get(row.id, []):
-            entry.category(term=tag["slug"], label=tag["name"])
+            entry.category(term=tag["slug"], label=xml_text(tag["name"]))
     return feed
 
 

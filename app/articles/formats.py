@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import ShownStatus
-from app.articles.service import entities, get_article
+from app.articles.service import get_article
 from app.auth import Viewer
 from app.entities.extract import entities_named_in
+from app.entities.models import entities_table as entities
 from app.responses import dumps
 
 NINJS_VERSION = "2.2"

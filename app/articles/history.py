@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.articles import service
 from app.articles.models import ArticleUpdate, articles_table, revisions_table
 from app.auth import Viewer
-from app.authors.models import Author
+from app.authors.models import authors_table as authors
 from app.db import table_of
-from app.entities.models import Entity
+from app.entities.models import entities_table as entities
 from app.errors import Conflict, NotFound
 from app.freshness.log import write_transaction
 from app.freshness.validators import Validators, WriteConditions, make_etag
@@ -26,8 +26,6 @@ from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_
 from app.slugs import SlugRedirect, parse_ref
 
 revisions = revisions_table
-authors = table_of(Author)
-entities = table_of(Entity)
 redirects = table_of(SlugRedirect)
 REVISION_SORT = {"version": SortField(revisions.c.version, "int")}
 

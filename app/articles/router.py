@@ -1,15 +1,17 @@
-"""HTTP routes for articles, including the article lists of an author and of an entity."""
+"""HTTP routes for articles, including the article lists of an author and of an entity.
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+Handlers translate HTTP to one service call; the query parameters are in ``params`` and
+the examples of answers in media types of their own in ``examples``."""
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from typing import Any
 
-from app.articles import formats, history, related, service
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.articles import formats, history, related, scopes, service
 from app.articles.etags import article_etag
+from app.articles.examples import NINJS_EXAMPLE
 from app.articles.models import (
     ARTICLE_FIELDS,
-    HEADLINE_EXAMPLE,
     ArticleCreate,
     ArticleItem,
     ArticlePublic,
@@ -17,12 +19,17 @@ from app.articles.models import (
     ArticleRevisionSummary,
     ArticleUpdate,
     RelatedArticle,
-    ShownStatus,
-    canonical_language,
+)
+from app.articles.params import (
+    FieldsQuery,
+    FiltersDep,
+    LimitQuery,
+    ParamsDep,
+    SearchQuery,
+    SortQuery,
+    VersionPath,
 )
 from app.auth import EditorDep, ViewerDep
-from app.authors.service import KIND as AUTHOR_KIND
-from app.authors.service import authors as authors_table
 from app.conditional import (
     ContentValidatorsDep,
     NoneMatchDep,
@@ -34,180 +41,14 @@ from app.conditional import (
     tagged_response,
 )
 from app.db import SessionDep, WriteSessionDep
-from app.entities.models import EntityType
-from app.entities.service import KIND as ENTITY_KIND
-from app.entities.service import entities as entities_table
-from app.errors import MOVED, MOVED_WRITE, ValidationFailed, problem_responses
-from app.pagination import ListParams, Page, list_params, parse_fields
+from app.pagination import ListParams, Page, parse_fields
+from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
-from app.slugs import resolve_ref
 
 router = APIRouter(tags=["articles"], dependencies=[Depends(require_json_body)])
 
 
-# What _parse_instant reads, as the document can say it: a date, a timestamp, or blank
-# (the same as leaving the filter out).
-INSTANT_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "string", "format": "date"},
-        {"type": "string", "format": "date-time"},
-        {"type": "string", "pattern": r"^\s*$"},
-    ]
-}
-
-
-def _parse_instant(value: str | None, name: str) -> datetime | None:
-    """A date (midnight UTC) or an RFC 3339 timestamp (any offset, stored as UTC)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        instant = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationFailed(
-            f"{name} must be a date (2024-11-08) or a timestamp (2024-11-08T18:30:00Z).",
-            loc=["query", name],
-            error_type="datetime_parsing",
-        ) from exc
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
-
-
-def _split_refs(values: list[str] | None) -> list[list[str]]:
-    groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values or []]
-    return [group for group in groups if group]
-
-
-def _parse_statuses(value: str | None) -> list[ShownStatus]:
-    statuses: list[ShownStatus] = []
-    for name in (value or "").split(","):
-        if not name.strip():
-            continue
-        try:
-            statuses.append(ShownStatus(name.strip()))
-        except ValueError as exc:
-            allowed = ", ".join(status.value for status in ShownStatus)
-            raise ValidationFailed(
-                f"Unknown status {name.strip()!r}; use any of {allowed}.",
-                loc=["query", "status"],
-                error_type="enum",
-            ) from exc
-    return statuses
-
-
-def article_filters(
-    author: Annotated[
-        list[str],
-        Query(
-            default_factory=list,
-            description="Author refs joined by `,` (any of them); repeat the parameter to "
-            "require all groups.",
-            examples=[["capital-news-reporter"]],
-        ),
-    ],
-    entity: Annotated[
-        list[str],
-        Query(
-            default_factory=list,
-            description="Entity refs joined by `,` (any of them); repeat to require all: "
-            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
-            examples=[["kenya", "haiti,sudan"]],
-        ),
-    ],
-    entity_type: Annotated[
-        EntityType | None, Query(description="Tagged with any entity of this type.")
-    ] = None,
-    section: Annotated[str | None, Query(examples=["politics"])] = None,
-    language: Annotated[
-        str | None,
-        Query(
-            description="BCP 47 tag.",
-            examples=["en"],
-            json_schema_extra={"pattern": r"^\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)?\s*$"},
-        ),
-    ] = None,
-    published_after: Annotated[
-        str | None,
-        Query(
-            description="Inclusive; a date means midnight UTC.",
-            examples=["2024-11-08"],
-            json_schema_extra=INSTANT_SCHEMA,
-        ),
-    ] = None,
-    published_before: Annotated[
-        str | None,
-        Query(
-            description="Exclusive; a date means midnight UTC.",
-            examples=["2024-11-09"],
-            json_schema_extra=INSTANT_SCHEMA,
-        ),
-    ] = None,
-    status: Annotated[
-        str | None,
-        Query(
-            description="Editors only: draft, published, scheduled, archived or deleted, "
-            "comma-separated. Anonymous callers may ask only for published.",
-        ),
-    ] = None,
-) -> service.ArticleFilters:
-    if language:
-        try:
-            language = canonical_language(language.strip())
-        except ValueError as exc:
-            raise ValidationFailed(
-                "language must be a BCP 47 tag such as en or en-GB.",
-                loc=["query", "language"],
-                error_type="language",
-            ) from exc
-    return service.ArticleFilters(
-        authors=_split_refs(author),
-        entities=_split_refs(entity),
-        entity_type=entity_type.value if entity_type else None,
-        section=section or None,
-        language=language or None,
-        published_after=_parse_instant(published_after, "published_after"),
-        published_before=_parse_instant(published_before, "published_before"),
-        statuses=_parse_statuses(status),
-    )
-
-
-FiltersDep = Annotated[service.ArticleFilters, Depends(article_filters)]
-ParamsDep = Annotated[ListParams, Depends(list_params)]
-SortQuery = Annotated[
-    str | None,
-    Query(
-        description="published_at (default: -published_at), updated_at, created_at, headline, "
-        "and with `q` relevance (then the default: `relevance,-published_at`, best match "
-        "first); `-` for descending, comma-separated. `relevance` without `q` is a 422.",
-        examples=["-published_at"],
-    ),
-]
-FieldsQuery = Annotated[
-    str | None,
-    Query(
-        description="Comma-separated keys to return per item (`id` always). Lists leave out "
-        "body, body_html and body_text unless named here.",
-        examples=["slug,headline,published_at"],
-    ),
-]
-SearchQuery = Annotated[
-    str | None,
-    Query(
-        max_length=500,
-        description="Full-text search over headline, standfirst and body in web-search "
-        'syntax: words are ANDed, `"a phrase"` matches words in a row, `-word` excludes, '
-        "`or` separates alternatives (`ruto trump or harris` is (Ruto and Trump) or "
-        "Harris). Case and accents are ignored; words are not stemmed. Each match gets "
-        "`snippet`, its best passage with the matched words in `<mark>` (the rest is "
-        "HTML-escaped), and the default sort becomes `relevance,-published_at`. A query "
-        "with no word left to look for (only punctuation or only exclusions) is a 422.",
-        examples=['"haiti mission" kenya -sudan'],
-    ),
-]
 LIST_ERRORS = cached_read_responses() | problem_responses(400, 401, 422, 503)
-VersionPath = Annotated[int, Path(ge=1, description="A version number of the article.")]
 
 
 async def _article_page(
@@ -300,10 +141,7 @@ async def list_author_articles(
     fields: FieldsQuery = None,
 ) -> Response:
     """The articles with this author in the byline; same parameters as listArticles."""
-    author_id = await resolve_ref(session, authors_table, AUTHOR_KIND, ref, label="author")
-    scoped = service.ArticleFilters(
-        **{**filters.__dict__, "authors": [*filters.authors, [str(author_id)]]}
-    )
+    scoped = await scopes.author_filters(session, filters, ref)
     return await _article_page(
         request, session, viewer, scoped, params, sort, fields, q, validators
     )
@@ -330,10 +168,7 @@ async def list_entity_articles(
     fields: FieldsQuery = None,
 ) -> Response:
     """The articles tagged with this entity; same parameters as listArticles."""
-    entity_id = await resolve_ref(session, entities_table, ENTITY_KIND, ref, label="entity")
-    scoped = service.ArticleFilters(
-        **{**filters.__dict__, "entities": [*filters.entities, [str(entity_id)]]}
-    )
+    scoped = await scopes.entity_filters(session, filters, ref)
     return await _article_page(
         request, session, viewer, scoped, params, sort, fields, q, validators
     )
@@ -544,7 +379,7 @@ async def list_related_articles(
     session: SessionDep,
     viewer: ViewerDep,
     validators: ContentValidatorsDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="How many, 1–100.")] = 20,
+    limit: LimitQuery = 20,
 ) -> Response:
     """Published articles tagged with at least one of this article's entities, those
     sharing the most first, then the newest; never the article itself, nothing
@@ -557,27 +392,6 @@ async def list_related_articles(
         {"data": items, "meta": {"limit": limit, "next_cursor": None}},
         headers=validators.headers(),
     )
-
-
-NINJS_EXAMPLE = {
-    "uri": "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6",
-    "standard": {"name": "ninjs", "version": "2.2", "schema": formats.NINJS_SCHEMA},
-    "type": "text",
-    "version": "1",
-    "firstcreated": "2024-11-08T18:30:00Z",
-    "versioncreated": "2024-11-08T18:30:00Z",
-    "pubstatus": "usable",
-    "language": "en",
-    "headlines": [{"role": "main", "contenttype": "text/plain", "value": HEADLINE_EXAMPLE}],
-    "bodies": [{"role": "main", "contenttype": "text/plain", "value": "President William Ruto…"}],
-    "by": "Capital News Reporter",
-    "located": "NAIROBI, Kenya",
-    "people": [{"name": "William Ruto", "rel": "mentioned", "literal": "william-ruto"}],
-    "organisations": [],
-    "places": [{"name": "Kenya", "rel": "mentioned", "uri": "http://www.wikidata.org/entity/Q114"}],
-    "subjects": [],
-    "events": [],
-}
 
 
 @router.get(

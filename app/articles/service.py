@@ -36,10 +36,10 @@ from app.articles.render import render_body
 from app.articles.revisions import snapshot_articles, write_revisions
 from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
-from app.authors.models import Author
-from app.db import table_of, utcnow
+from app.authors.models import authors_table as authors
+from app.db import utcnow
 from app.entities.extract import entities_named_in
-from app.entities.models import Entity
+from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.freshness.log import changes_of, write_transaction
 from app.freshness.validators import ReadConditions, Validators, WriteConditions
@@ -55,8 +55,6 @@ from app.slugs import (
 
 KIND = "article"
 articles = articles_table
-authors = table_of(Author)
-entities = table_of(Entity)
 
 SUMMARY_COLUMNS = tuple(
     articles.c[name]

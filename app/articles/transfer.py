@@ -39,10 +39,10 @@ from app.articles.models import (
 from app.articles.revisions import WRITABLE_COLUMNS, revision_content, write_revisions
 from app.articles.service import KIND, add_article, new_article_columns, patch_article
 from app.auth import Viewer
-from app.authors.service import authors
-from app.db import table_of, utcnow
-from app.entities.service import entities
-from app.errors import ProblemError, is_connection_error
+from app.authors.models import authors_table as authors
+from app.db import is_connection_error, table_of, utcnow
+from app.entities.models import entities_table as entities
+from app.errors import ProblemError
 from app.freshness.log import changes_of, write_transaction
 from app.keys.models import Role
 from app.slugs import SlugRedirect, parse_ref

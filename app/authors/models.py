@@ -9,7 +9,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, EmailStr, Field, HttpUrl, S
 from sqlalchemy import Column, String, Text, Uuid
 from sqlmodel import SQLModel
 
-from app.db import SortableText, UTCDateTime, utcnow
+from app.db import SortableText, UTCDateTime, table_of, utcnow
 from app.slugs import MAX_SLUG_LENGTH, Slug
 
 
@@ -36,6 +36,10 @@ class Author(SQLModel, table=True):
     updated_at: datetime = sqlmodel.Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+# The Core table, for explicit select() queries here and in the domains that use authors.
+authors_table = table_of(Author)
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -15,8 +15,8 @@ from app.conditional import (
     tagged_response,
 )
 from app.db import SessionDep, WriteSessionDep
-from app.errors import MOVED, MOVED_WRITE, problem_responses
 from app.pagination import ListParams, Page, list_params
+from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 
 router = APIRouter(

@@ -3,16 +3,15 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Bylines belong to articles; authors read the link table only to count and to untag.
-from app.articles.models import article_authors_table, articles_table, publicly_visible
-from app.articles.revisions import record_revisions
+# Bylines belong to articles: authors count and release them through the seam only.
+from app.articles.links import BYLINES, published_count, release_articles
 from app.auth import Viewer
 from app.authors.models import Author, AuthorCreate, AuthorUpdate
-from app.db import table_of, utcnow
-from app.errors import Conflict
+from app.authors.models import authors_table as authors
+from app.db import utcnow
 from app.freshness.log import write_transaction
 from app.freshness.validators import Validators, WriteConditions, audience, make_etag
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
@@ -27,7 +26,6 @@ from app.slugs import (
 )
 
 KIND = "author"
-authors = table_of(Author)
 PUBLIC_COLUMNS = (
     authors.c.id,
     authors.c.slug,
@@ -44,14 +42,7 @@ PUBLIC_COLUMNS = (
 
 def article_count_column() -> ColumnElement[int]:
     """Published articles with this author, as a correlated subquery."""
-    links = article_authors_table
-    return (
-        select(func.count())
-        .select_from(links.join(articles_table, articles_table.c.id == links.c.article_id))
-        .where(links.c.author_id == authors.c.id, publicly_visible(utcnow()))
-        .correlate(authors)
-        .scalar_subquery()
-    )
+    return published_count(BYLINES, authors)
 
 
 def sort_fields() -> dict[str, SortField]:
@@ -119,8 +110,14 @@ async def list_authors(
     return [author_public(row, viewer) for row in rows], next_cursor, total
 
 
+async def find_author_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    """The id of the author ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
+    found: uuid.UUID = await resolve_ref(session, authors, KIND, ref, label="author")
+    return found
+
+
 async def get_author(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
-    author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+    author_id = await find_author_id(session, ref)
     return await _load_public(session, author_id, viewer)
 
 
@@ -160,7 +157,7 @@ async def update_author(
     conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     async with write_transaction(session) as changes:
-        author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+        author_id = await find_author_id(session, ref)
         author = await session.get_one(Author, author_id, with_for_update=True)
         await _check_if_match(session, author_id, viewer, conditions)
         fields = data.model_dump(exclude_unset=True, mode="json")
@@ -189,28 +186,10 @@ async def delete_author(
     conditions: WriteConditions | None = None,
 ) -> None:
     async with write_transaction(session) as changes:
-        author_id = await resolve_ref(session, authors, KIND, ref, label="author")
+        author_id = await find_author_id(session, ref)
         author = await session.get_one(Author, author_id, with_for_update=True)
         await _check_if_match(session, author_id, viewer, conditions)
-        links = article_authors_table
-        article_ids = list(
-            (
-                await session.execute(
-                    select(links.c.article_id).where(links.c.author_id == author_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if article_ids and not force:
-            raise Conflict(
-                f"{len(article_ids)} article(s) still carry this author; "
-                "remove the byline first or delete with force=true."
-            )
-        if article_ids:
-            await changes.before_articles(session, article_ids, lock=True)
-            await session.execute(delete(links).where(links.c.author_id == author_id))
-            await record_revisions(session, article_ids, key_name=viewer.key_name)
+        await release_articles(session, BYLINES, author_id, force=force, key_name=viewer.key_name)
         await forget_redirects(session, KIND, author_id)
         changes.author("deleted", author_id, author.slug)
         await session.execute(delete(authors).where(authors.c.id == author_id))

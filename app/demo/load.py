@@ -11,10 +11,10 @@ from app.articles import service as articles_service
 from app.articles.models import ArticleCreate, articles_table
 from app.auth import Viewer
 from app.authors import service as authors_service
-from app.authors.models import AuthorCreate
+from app.authors.models import AuthorCreate, authors_table
 from app.demo.data import ARTICLES, AUTHORS, ENTITIES
 from app.entities import service as entities_service
-from app.entities.models import EntityCreate
+from app.entities.models import EntityCreate, entities_table
 from app.keys.models import Role
 
 SEED_VIEWER = Viewer(key_name="demo data", role=Role.editor)
@@ -47,7 +47,7 @@ async def load_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str,
     return {
         "authors": await _add_missing(
             sessionmaker,
-            authors_service.authors,
+            authors_table,
             AUTHORS,
             lambda session, item: authors_service.create_author(
                 session, AuthorCreate.model_validate(item), SEED_VIEWER
@@ -55,7 +55,7 @@ async def load_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str,
         ),
         "entities": await _add_missing(
             sessionmaker,
-            entities_service.entities,
+            entities_table,
             ENTITIES,
             lambda session, item: entities_service.create_entity(
                 session, EntityCreate.model_validate(item)

@@ -25,11 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import content_version_table
-from app.db import table_of
-from app.entities.models import Entity
+from app.entities.models import entities_table as entities
 
 ENTITY_CATALOGUE_ROW = 2
-entities = table_of(Entity)
 
 
 @dataclass(frozen=True)

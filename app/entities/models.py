@@ -11,7 +11,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
 
-from app.db import SortableText, UTCDateTime, utcnow
+from app.db import SortableText, UTCDateTime, table_of, utcnow
 from app.slugs import MAX_SLUG_LENGTH, Slug
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -56,6 +56,10 @@ class Entity(SQLModel, table=True):
     updated_at: datetime = sqlmodel.Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+# The Core table, for explicit select() queries here and in the domains that use entities.
+entities_table = table_of(Entity)
 
 
 Alias = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -24,8 +24,8 @@ from app.entities.models import (
     ExtractResult,
     MergeRequest,
 )
-from app.errors import MOVED, MOVED_WRITE, problem_responses
 from app.pagination import ListParams, Page, list_params
+from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 
 router = APIRouter(

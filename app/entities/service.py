@@ -3,16 +3,16 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# Tags belong to articles; entities read the link table only to count and to untag.
-from app.articles.models import article_entities_table, articles_table, publicly_visible
-from app.articles.revisions import record_revisions
+# Tags belong to articles: entities count, release and hand them over through the seam only.
+from app.articles.links import TAGS, published_count, release_articles, retag
 from app.auth import Viewer
 from app.db import table_of, utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.entities.models import entities_table as entities
+from app.errors import NotFound, ValidationFailed
 from app.freshness.keys import entity_key
 from app.freshness.log import write_transaction
 from app.freshness.validators import Validators, WriteConditions, make_etag
@@ -30,7 +30,6 @@ from app.slugs import (
 )
 
 KIND = "entity"
-entities = table_of(Entity)
 PUBLIC_COLUMNS = (
     entities.c.id,
     entities.c.slug,
@@ -46,14 +45,7 @@ PUBLIC_COLUMNS = (
 
 def article_count_column() -> ColumnElement[int]:
     """Published articles tagged with this entity, as a correlated subquery."""
-    links = article_entities_table
-    return (
-        select(func.count())
-        .select_from(links.join(articles_table, articles_table.c.id == links.c.article_id))
-        .where(links.c.entity_id == entities.c.id, publicly_visible(utcnow()))
-        .correlate(entities)
-        .scalar_subquery()
-    )
+    return published_count(TAGS, entities)
 
 
 def sort_fields() -> dict[str, SortField]:
@@ -120,8 +112,14 @@ async def list_entities(
     return [entity_public(row) for row in rows], next_cursor, total
 
 
+async def find_entity_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    """The id of the entity ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
+    found: uuid.UUID = await resolve_ref(session, entities, KIND, ref, label="entity")
+    return found
+
+
 async def get_entity(session: AsyncSession, ref: str) -> dict[str, Any]:
-    entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+    entity_id = await find_entity_id(session, ref)
     return await load_entity(session, entity_id)
 
 
@@ -155,7 +153,7 @@ async def update_entity(
     session: AsyncSession, ref: str, data: EntityUpdate, conditions: WriteConditions | None = None
 ) -> dict[str, Any]:
     async with write_transaction(session) as changes:
-        entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+        entity_id = await find_entity_id(session, ref)
         entity = await session.get_one(Entity, entity_id, with_for_update=True)
         await _check_if_match(session, entity_id, conditions)
         fields = data.model_dump(exclude_unset=True, mode="json")
@@ -184,28 +182,10 @@ async def delete_entity(
     conditions: WriteConditions | None = None,
 ) -> None:
     async with write_transaction(session) as changes:
-        entity_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+        entity_id = await find_entity_id(session, ref)
         entity = await session.get_one(Entity, entity_id, with_for_update=True)
         await _check_if_match(session, entity_id, conditions)
-        links = article_entities_table
-        article_ids = list(
-            (
-                await session.execute(
-                    select(links.c.article_id).where(links.c.entity_id == entity_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if article_ids and not force:
-            raise Conflict(
-                f"{len(article_ids)} article(s) are still tagged with this entity; "
-                "untag them first or delete with force=true."
-            )
-        if article_ids:
-            await changes.before_articles(session, article_ids, lock=True)
-            await session.execute(delete(links).where(links.c.entity_id == entity_id))
-            await record_revisions(session, article_ids, key_name=viewer.key_name)
+        await release_articles(session, TAGS, entity_id, force=force, key_name=viewer.key_name)
         await forget_redirects(session, KIND, entity_id)
         changes.entity("deleted", entity_id, entity.slug)
         await session.execute(delete(entities).where(entities.c.id == entity_id))
@@ -228,7 +208,7 @@ async def merge_entity(
     with ``into`` instead (with a revision each), its name and aliases become aliases of
     ``into``, its slugs and id redirect to ``into``, and it is removed."""
     async with write_transaction(session) as changes:
-        source_id = await resolve_ref(session, entities, KIND, ref, label="entity")
+        source_id = await find_entity_id(session, ref)
         target_id = await find_current_id(session, entities, KIND, into)
         if target_id is None:
             raise ValidationFailed(
@@ -242,20 +222,14 @@ async def merge_entity(
             )
         # Both locked in one statement, in id order: merges racing in both directions wait
         # for each other instead of deadlocking, and the loser finds its entity gone.
-        locked = (
-            (
-                await session.execute(
-                    select(Entity)
-                    .where(entities.c.id.in_([source_id, target_id]))
-                    .order_by(entities.c.id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                )
-            )
-            .scalars()
-            .all()
+        query = (
+            select(Entity)
+            .where(entities.c.id.in_([source_id, target_id]))
+            .order_by(entities.c.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-        found = {entity.id: entity for entity in locked}
+        found = {entity.id: entity for entity in (await session.execute(query)).scalars()}
         if source_id not in found:
             raise NotFound(f"No entity with ref {ref!r}.")
         if target_id not in found:
@@ -264,36 +238,7 @@ async def merge_entity(
             )
         source, target = found[source_id], found[target_id]
 
-        links = article_entities_table
-        article_ids = list(
-            (
-                await session.execute(
-                    select(links.c.article_id).where(links.c.entity_id == source_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await changes.before_articles(session, article_ids, lock=True)
-        if article_ids:
-            already = links.alias("already")
-            await session.execute(
-                insert(links).from_select(
-                    ["article_id", "entity_id"],
-                    select(
-                        links.c.article_id, literal(target_id, type_=links.c.entity_id.type)
-                    ).where(
-                        links.c.entity_id == source_id,
-                        ~exists().where(
-                            and_(
-                                already.c.article_id == links.c.article_id,
-                                already.c.entity_id == target_id,
-                            )
-                        ),
-                    ),
-                )
-            )
-            await session.execute(delete(links).where(links.c.entity_id == source_id))
+        await retag(session, source_id, target_id, key_name=viewer.key_name)
 
         redirects = table_of(SlugRedirect)
         await session.execute(
@@ -313,7 +258,6 @@ async def merge_entity(
         target.updated_at = utcnow()
         await session.flush()
         await session.execute(delete(entities).where(entities.c.id == source_id))
-        await record_revisions(session, article_ids, key_name=viewer.key_name)
         changes.entity("merged", source_id, source.slug, also=[entity_key(target_id)])
         return await commit_with_result(
             session, target.slug, lambda: load_entity(session, target_id)

@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.articles.models import articles_table
-from app.db import utcnow
-from app.errors import is_connection_error
+from app.db import is_connection_error, utcnow
 from app.freshness.log import write_transaction
 from app.freshness.models import releases_table
 

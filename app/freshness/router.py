@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth import ViewerDep
-from app.errors import problem_responses
 from app.freshness.feed import Cursor, wait_for_changes
+from app.problems import problem_responses
 from app.responses import json_response
 
 router = APIRouter(tags=["changes"])

@@ -22,14 +22,19 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import is_connection_error
+from app.db import is_connection_error
 from app.freshness.tags import header_values, response_keys
 from app.freshness.tail import FreshnessClock
 from app.freshness.validators import parse_entity_tags, parse_http_date, weak_match
+from app.metrics import CACHE_BYTES, CACHE_ENTRIES
 
 logger = logging.getLogger("newsdesk.cache")
 
-_CACHEABLE_STATUS = frozenset({200, 301, 404})
+# Not 404: a made-up URL is as cheap to answer again as to look up, and keeping every one
+# would let anyone fill the store with junk.
+_CACHEABLE_STATUS = frozenset({200, 301})
+# What a kept response costs beyond its key, headers and body: the entry's objects.
+_ENTRY_OVERHEAD = 400
 _CONDITIONAL_HEADERS = frozenset({b"if-none-match", b"if-modified-since"})
 # Answers that are never kept: the changes feed moves with every write.
 _NEVER_KEPT = ("/v1/changes",)
@@ -47,41 +52,59 @@ class Stored:
     last_modified: datetime | None
     route: Any
 
+    def cost(self, key: bytes) -> int:
+        """The memory this entry holds under ``key``: key, headers, body and overhead."""
+        header_bytes = sum(len(name) + len(value) for name, value in self.headers)
+        return len(key) + header_bytes + len(self.body) + 8 * len(self.keys) + _ENTRY_OVERHEAD
+
 
 class ResponseStore:
-    """Least recently used responses, within a budget of body bytes."""
+    """Least recently used responses, within a budget of bytes that counts all an entry
+    holds (its key and headers as well as its body)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.used = 0
-        self.items: OrderedDict[bytes, Stored] = OrderedDict()
+        self.items: OrderedDict[bytes, tuple[Stored, int]] = OrderedDict()
 
     def get(self, key: bytes) -> Stored | None:
-        stored = self.items.get(key)
-        if stored is not None:
-            self.items.move_to_end(key)
-        return stored
+        entry = self.items.get(key)
+        if entry is None:
+            return None
+        self.items.move_to_end(key)
+        return entry[0]
 
     def put(self, key: bytes, stored: Stored) -> None:
-        if len(stored.body) > self.max_bytes // 8:
-            return
+        cost = stored.cost(key)
         self.discard(key)
-        self.items[key] = stored
-        self.used += len(stored.body)
+        if cost > self.max_bytes // 8:
+            return
+        self.items[key] = (stored, cost)
+        self.used += cost
         while self.used > self.max_bytes:
-            _, oldest = self.items.popitem(last=False)
-            self.used -= len(oldest.body)
+            _, (_, oldest_cost) = self.items.popitem(last=False)
+            self.used -= oldest_cost
+        self._report()
 
     def discard(self, key: bytes) -> None:
         old = self.items.pop(key, None)
         if old is not None:
-            self.used -= len(old.body)
+            self.used -= old[1]
+            self._report()
+
+    def _report(self) -> None:
+        CACHE_BYTES.set(self.used)
+        CACHE_ENTRIES.set(len(self.items))
 
 
 def _cache_key(scope: Scope) -> bytes:
+    """Everything a response depends on but the credentials (which bypass the store):
+    the scheme and host that absolute URLs in it are built from, the path and the query."""
+    host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+    scheme: str = scope.get("scheme", "http")
     path: str = scope["path"]
     query: bytes = scope["query_string"]
-    return path.encode() + b"?" + query
+    return b"%s://%s%s?%s" % (scheme.encode(), host, path.encode("utf-8", "surrogateescape"), query)
 
 
 def _is_anonymous_read(scope: Scope) -> bool:

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth import AdminDep
 from app.db import SessionDep, WriteSessionDep
-from app.errors import problem_responses
 from app.keys import service
 from app.keys.models import KeyCreate, KeyCreated, KeyPublic
 from app.pagination import ListParams, Page, list_params
+from app.problems import problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(require_json_body)])

@@ -10,8 +10,8 @@ import pytest
 from app.articles.models import ArticleCreate, ArticlePublic, RelatedArticle
 from app.articles.render import render_body
 from app.config import Settings
-from app.errors import Problem
 from app.main import create_app
+from app.problems import Problem
 
 PROBLEM_REF = "#/components/schemas/Problem"
 PROBES = {"/healthz", "/readyz", "/metrics"}
