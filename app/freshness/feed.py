@@ -25,6 +25,8 @@ from app.freshness.models import changes_table
 
 _CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
 POLL_SECONDS = 0.25
+# The largest number a cursor can hold: a database BIGINT.
+_LARGEST = 2**63 - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -46,7 +48,7 @@ class Cursor:
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest("The cursor is not valid; start again without one.") from exc
         match = _CURSOR.match(raw)
-        if match is None:
+        if match is None or max(int(match.group(1)), int(match.group(2))) > _LARGEST:
             raise BadRequest("The cursor is not valid; start again without one.")
         return cls(int(match.group(1)), int(match.group(2)))
 

@@ -3,6 +3,7 @@ transaction, with the keys of the anonymous answers it makes stale; the changes 
 cache tags on anonymous answers; and a response cache that lets go of only what a change
 names."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -188,7 +189,8 @@ def test_the_feed_checks_its_parameters(client: TestClient) -> None:
     # The cursor of an empty log reads on from the beginning.
     after = client.get("/v1/changes", params={"after": empty["meta"]["next_cursor"]}).json()
     assert [entry["event"] for entry in after["data"]] == ["author.created"]
-    for bad in ("not-a-cursor", "MTI", "%%%"):
+    too_big = base64.urlsafe_b64encode(b"9999999999999999999.1").decode()
+    for bad in ("not-a-cursor", "MTI", "%%%", too_big, "LTEuMg"):
         response = client.get("/v1/changes", params={"after": bad})
         assert response.status_code == 400
         assert response.headers["content-type"] == "application/problem+json"
