@@ -34,6 +34,10 @@ from app.freshness.horizon import WRITERS_LOCK, hold_writers_lock
 from app.freshness.models import changes_table, releases_table
 
 RECORDER = "newsdesk.changes"
+# The tables whose rows anonymous callers and the change log see.
+CONTENT_TABLES = frozenset(
+    {"article", "article_author", "article_entity", "article_revision", "author", "entity"}
+)
 
 
 @dataclass(frozen=True)
@@ -314,8 +318,32 @@ def _announce_writer(session: Session, _transaction: Any, connection: Any) -> No
         connection.execute(select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK)))
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
+@event.listens_for(Session, "before_flush")
+def _refuse_unrecorded_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """A content row written outside ``write_transaction`` would change what readers see
+    with no entry to tell them: fail loudly instead."""
+    if isinstance(session.info.get(RECORDER), ChangeRecorder):
+        return
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if getattr(type(row), "__tablename__", None) in CONTENT_TABLES:
+            raise RuntimeError("content writes must run inside write_transaction(session)")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_unrecorded_statement(state: Any) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if isinstance(state.session.info.get(RECORDER), ChangeRecorder):
+        return
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    if table in CONTENT_TABLES:
+        raise RuntimeError("content writes must run inside write_transaction(session)")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session: Session, transaction: Any) -> None:
+    """A transaction rolled back leaves nothing to record. Only the whole transaction
+    counts: what a savepoint rolled back shows as no change when the rest commits."""
     recorder = session.info.get(RECORDER)
-    if isinstance(recorder, ChangeRecorder):
+    if isinstance(recorder, ChangeRecorder) and transaction.parent is None:
         recorder.clear()

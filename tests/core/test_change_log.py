@@ -7,8 +7,11 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from app.articles.models import articles_table
 from app.db import make_write_sessionmaker
 from app.demo.load import load_demo
 from tests.conftest import EDITOR, Backend
@@ -292,3 +295,16 @@ def test_a_scheduled_story_is_recorded_when_its_time_comes(client: TestClient) -
         "article.created",
         "article.published",
     ]
+
+
+def test_a_content_write_outside_write_transaction_is_refused(db: Backend) -> None:
+    make_article(db.client, headline="Untouched")
+
+    async def write_behind_the_log() -> None:
+        async with make_write_sessionmaker(db.engine)() as session:
+            await session.execute(update(articles_table).values(headline="Changed silently"))
+            await session.commit()
+
+    with pytest.raises(RuntimeError, match="write_transaction"):
+        db.run(write_behind_the_log)
+    assert db.client.get("/v1/articles/untouched").json()["headline"] == "Untouched"
