@@ -17,16 +17,15 @@ from app.articles import service
 from app.articles.models import ArticleUpdate, articles_table, revisions_table
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
-from app.db import table_of
 from app.entities.models import entities_table as entities
 from app.errors import Conflict, NotFound
 from app.freshness.log import write_transaction
 from app.freshness.validators import Validators, WriteConditions, make_etag
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
-from app.slugs import SlugRedirect, parse_ref
+from app.slugs import parse_ref
+from app.slugs import redirects_table as redirects
 
 revisions = revisions_table
-redirects = table_of(SlugRedirect)
 REVISION_SORT = {"version": SortField(revisions.c.version, "int")}
 
 

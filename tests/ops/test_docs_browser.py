@@ -1,5 +1,6 @@
-"""The API docs in a real browser: Debian's Chromium driven by Playwright, against a
-running server with the demo data, with nothing fetched from anywhere but the server."""
+"""The API docs in a real browser: Debian's Chromium driven by Playwright, against a server
+installed from a wheel built from the tree (as a user installs it) with the demo data, with
+nothing fetched from anywhere but the server."""
 
 import os
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.servers import Server, running_server
+from tests.servers import Server, installed_wheel, running_server
 
 CHROMIUM = Path(os.environ.get("NEWSDESK_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -32,7 +33,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("docs-server")) as running:
+    installed = installed_wheel(tmp_path_factory.mktemp("docs-wheel"))
+    command = str(installed / "bin" / "newsdesk")
+    with running_server(tmp_path_factory.mktemp("docs-server"), command=command) as running:
         yield running
 
 
