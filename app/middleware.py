@@ -134,8 +134,11 @@ class RequestPlumbing:
                 if authenticated:
                     headers["Cache-Control"] = "private, no-store"
                 elif public_read and status in _CACHEABLE_STATUS:
-                    # An answer that says otherwise (the changes feed) keeps its own.
-                    headers.setdefault("Cache-Control", self.public_cache)
+                    # A response that says it is private (a preview link) or not to be kept
+                    # at all (the changes feed) keeps its own.
+                    own = headers.get("cache-control", "")
+                    if "private" not in own and "no-store" not in own:
+                        headers["Cache-Control"] = self.public_cache
                 elif "cache-control" not in headers and not scope["path"].startswith("/static/"):
                     headers["Cache-Control"] = "no-store"
                 if scope["path"].startswith("/v1/") and scope["method"] in {"GET", "HEAD"}:

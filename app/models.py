@@ -7,8 +7,10 @@ from app.authors.models import Author
 from app.changes import ContentVersion
 from app.entities.models import Entity
 from app.freshness.models import Change, ScheduledRelease
+from app.instance import InstanceSecret
 from app.keys.models import ApiKey
 from app.slugs import SlugRedirect
+from app.webhooks.models import WebhookDelivery, WebhookDispatch, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -22,7 +24,11 @@ __all__ = [
     "Change",
     "ContentVersion",
     "Entity",
+    "InstanceSecret",
     "ScheduledRelease",
     "SlugRedirect",
+    "WebhookDelivery",
+    "WebhookDispatch",
+    "WebhookSubscription",
     "metadata",
 ]

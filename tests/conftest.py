@@ -36,7 +36,7 @@ EDITOR_KEY = "nd_test_editor_key_0123456789abcdefghijklmnop"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 EDITOR = {"Authorization": f"Bearer {EDITOR_KEY}"}
 PG_URL_ENV = "NEWSDESK_TEST_DATABASE_URL"
-KEPT_TABLES = {"alembic_version", "content_version"}
+KEPT_TABLES = {"alembic_version", "content_version", "instance_secret"}
 
 
 def backends() -> list[Any]:
@@ -174,7 +174,10 @@ def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:
     url = fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
-    settings = Settings(database_url=url, admin_key=ADMIN_KEY, cache_max_age=60)
+    # No webhook sender in the test app: tests that send run a real server for that.
+    settings = Settings(
+        database_url=url, admin_key=ADMIN_KEY, cache_max_age=60, webhook_sender=False
+    )
     app = create_app(settings)
     log = StatementLog()
     with TestClient(app) as client:

@@ -141,7 +141,7 @@ async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> di
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
     async with write_transaction(session) as changes:
-        row = await service.get_existing_row(session, ref)
+        row = await service.get_existing_row(session, ref, viewer)
         if row.deleted_at is not None:
             await changes.before_articles(session, [row.id], lock=True)
             await session.execute(

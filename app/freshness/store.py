@@ -243,7 +243,14 @@ class ResponseCache:
             last_modified=parse_http_date(headers.get("last-modified")),
             route=scope["route"],
         )
-        if keep and stored.status in _CACHEABLE_STATUS and "set-cookie" not in headers:
+        # A response that says it is private (a preview link) is never kept.
+        private = "private" in headers.get("cache-control", "")
+        if (
+            keep
+            and stored.status in _CACHEABLE_STATUS
+            and "set-cookie" not in headers
+            and not private
+        ):
             self.store.put(key, stored)
         elif keep:
             self.store.discard(key)

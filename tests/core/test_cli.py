@@ -49,6 +49,23 @@ def test_serve_refuses_an_unmigrated_database(scratch_url: str) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_migrate_and_seed_in_processes_of_their_own(scratch_url: str) -> None:
+    """As a user runs them: nothing another test loaded into this process (such as the
+    instance secret that keys ETags) can hide what the command itself must do."""
+    env = os.environ | {"NEWSDESK_DATABASE_URL": scratch_url, "NEWSDESK_ADMIN_KEY": ""}
+    for command in ("migrate", "seed"):
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "Demo data loaded" in result.stdout
+
+
 def test_migrate_seed_and_keys(scratch_url: str, newsdesk: Run) -> None:
     assert newsdesk(scratch_url, "migrate").returncode == 0
     assert newsdesk(scratch_url, "migrate").returncode == 0
