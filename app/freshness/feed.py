@@ -163,3 +163,15 @@ async def wait_for_changes(
         if items or time.monotonic() >= deadline:
             return items, cursor
         await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+async def read_change_entries(
+    session: AsyncSession, after: str | None, limit: int
+) -> list[ChangeItem]:
+    """``read_changes`` in the shape the webhook dispatcher takes
+    (``app.webhooks.dispatcher.reading_entries(read_change_entries)``): every entry after
+    the cursor ``after`` (from the beginning when None), oldest first, as editors see them;
+    store the last entry's ``cursor`` and pass it next time."""
+    start = Cursor.decode(after) if after is not None else None
+    items, _ = await read_changes(session, after=start, limit=limit)
+    return items

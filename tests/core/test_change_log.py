@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app.articles.models import articles_table
-from app.db import make_write_sessionmaker
+from app.db import make_sessionmaker, make_write_sessionmaker
 from app.demo.load import load_demo
+from app.freshness.feed import read_change_entries
+from app.webhooks.dispatcher import reading_entries
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
 
@@ -308,3 +310,21 @@ def test_a_content_write_outside_write_transaction_is_refused(db: Backend) -> No
     with pytest.raises(RuntimeError, match="write_transaction"):
         db.run(write_behind_the_log)
     assert db.client.get("/v1/articles/untouched").json()["headline"] == "Untouched"
+
+
+def test_the_webhook_dispatcher_reads_the_log_one_entry_at_a_time(db: Backend) -> None:
+    make_author(db.client, name="First")
+    make_author(db.client, name="Second")
+    reader = reading_entries(read_change_entries)
+
+    async def read(after: str | None) -> list[Any]:
+        async with make_sessionmaker(db.engine)() as session:
+            return list(await reader(session, after, 1))
+
+    first = db.run(read, None)
+    second = db.run(read, first[0].cursor)
+    assert [(change.event, change.resource.slug) for change in first + second] == [
+        ("author.created", "first"),
+        ("author.created", "second"),
+    ]
+    assert db.run(read, second[0].cursor) == []
