@@ -1,15 +1,19 @@
-"""A single counter that every write bumps in its own transaction.
+"""Counters that only out-of-band changes bump, read by every worker with one cheap query.
 
-Readers use it to tell, with one cheap query, whether anything changed since they last
-looked; it is the same for every worker and machine because it lives in the database.
+Row 1 is the content epoch: bumped when content is replaced behind the application's back
+(a restored backup, tests emptying tables), it tells every worker's response cache to let
+go of everything at once. Ordinary writes never touch it; they go through the change log
+(``app.freshness``). Row 2 counts changes to the entity catalogue (bumped by triggers) for
+the entity matcher.
 """
 
 import sqlmodel
-from sqlalchemy import BigInteger, Column, Integer, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, Column, Integer
 from sqlmodel import SQLModel
 
 from app.db import table_of
+
+CONTENT_EPOCH_ROW = 1
 
 
 class ContentVersion(SQLModel, table=True):
@@ -20,21 +24,3 @@ class ContentVersion(SQLModel, table=True):
 
 
 content_version_table = table_of(ContentVersion)
-
-
-async def begin_write(session: AsyncSession) -> None:
-    """Start a write: bump the counter as the transaction's first statement.
-
-    The row lock this takes is held until commit, so writes run one after another and
-    every check a write makes (slug free, version current) still holds when it commits.
-    """
-    await session.execute(
-        update(content_version_table)
-        .where(content_version_table.c.id == 1)
-        .values(value=content_version_table.c.value + 1)
-    )
-
-
-async def read_content_version(session: AsyncSession) -> int:
-    query = select(content_version_table.c.value).where(content_version_table.c.id == 1)
-    return int((await session.execute(query)).scalar_one_or_none() or 0)

@@ -1,179 +1,43 @@
-"""Conditional requests (RFC 9110 §13): entity tags, ``If-None-Match`` and
-``If-Modified-Since`` on reads, ``If-Match`` on writes.
+"""Conditional requests in HTTP terms: the header dependencies that parse
+``If-None-Match``, ``If-Modified-Since`` and ``If-Match`` into the pure validators of
+``app.freshness.validators``, the validators of answers drawn from many resources, and
+their OpenAPI entries."""
 
-Every tag Newsdesk sends is strong: the same tag always means byte-for-byte the same
-representation. Tags are computed from a few cheap values that change whenever the
-representation does (an article's version and the names of its authors and entities, an
-author's row, the content counter for lists), never by hashing a rendered body, so a
-``304`` costs one small query. The hash is keyed with the instance secret (``app.instance``),
-so those values can neither be guessed into a tag nor read back out of one.
-"""
-
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import BigInteger, bindparam, column, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Viewer, ViewerDep
-from app.db import SessionDep, UTCDateTime, utcnow
-from app.errors import NotModified, PreconditionFailed
-from app.instance import instance_secret
+from app.auth import ViewerDep
+from app.db import SessionDep
+from app.freshness.horizon import log_version
+from app.freshness.store import PUBLIC_VERSION
+from app.freshness.validators import (
+    ANY,
+    ReadConditions,
+    Validators,
+    WriteConditions,
+    audience,
+    http_date,
+    make_etag,
+    parse_entity_tags,
+    parse_http_date,
+    strong_match,
+    weak_match,
+)
 
-ANY = "*"
-
-
-def make_etag(*parts: Any) -> str:
-    """A strong entity tag over ``parts`` (their ``str`` forms, in order), keyed with the
-    instance secret: the same parts give the same tag in every worker, yet nobody without
-    the secret can compute a tag from guessed values or learn the values from a tag (a
-    list's tag covers the write counter and the next embargo time). Every tag Newsdesk
-    sends is made here."""
-    digest = hashlib.blake2b(key=instance_secret(), digest_size=16)
-    for part in parts:
-        text = str(part).encode()
-        # Each part prefixed by its length: no two lists of parts hash the same bytes.
-        digest.update(len(text).to_bytes(8, "big"))
-        digest.update(text)
-    return f'"{digest.hexdigest()}"'
-
-
-def http_date(moment: datetime) -> str:
-    """An IMF-fixdate, e.g. ``Fri, 08 Nov 2024 18:30:00 GMT``."""
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
-
-
-def parse_http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        # A date that cannot be read (or falls off the calendar in UTC) is ignored, as
-        # RFC 9110 asks of an invalid If-Modified-Since.
-        return None
-
-
-def parse_entity_tags(value: str | None) -> tuple[str, ...] | None:
-    """The tags of an ``If-Match``/``If-None-Match`` value: ``("*",)`` for any, else the
-    tags as sent (weak ones keep their ``W/``). A bare token without quotes is read as a
-    quoted tag, so that a hand-typed ``If-Match: abc`` still means ``"abc"``."""
-    if value is None or not value.strip():
-        return None
-    if value.strip() == ANY:
-        return (ANY,)
-    tags: list[str] = []
-    for raw in _split_tags(value):
-        weak = raw.startswith("W/")
-        opaque = raw[2:] if weak else raw
-        if not (opaque.startswith('"') and opaque.endswith('"') and len(opaque) >= 2):
-            opaque = f'"{opaque.strip(chr(34))}"'
-        tags.append(("W/" if weak else "") + opaque)
-    return tuple(tags) or None
-
-
-def _split_tags(value: str) -> Iterable[str]:
-    # Commas may appear inside a quoted tag, so split by hand rather than on ",".
-    current: list[str] = []
-    quoted = False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            yield "".join(current).strip()
-            current = []
-        else:
-            current.append(char)
-    if "".join(current).strip():
-        yield "".join(current).strip()
-
-
-def _opaque(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag
-
-
-def weak_match(tags: tuple[str, ...], etag: str) -> bool:
-    """``If-None-Match`` comparison: ``W/"x"`` matches ``"x"`` (a proxy that compresses
-    a response may weaken its tag)."""
-    return any(tag == ANY or _opaque(tag) == _opaque(etag) for tag in tags)
-
-
-def strong_match(tags: tuple[str, ...], etag: str) -> bool:
-    """``If-Match`` comparison: only an identical strong tag (or ``*``) matches."""
-    return any(tag == ANY or (not tag.startswith("W/") and tag == etag) for tag in tags)
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What a response says about its representation's version."""
-
-    etag: str
-    last_modified: datetime | None = None
-
-    def weak(self) -> "Validators":
-        """The same tag marked weak (``W/``): for answers that may differ in a detail that
-        does not matter, such as the build date of an empty feed."""
-        return Validators(self.etag if self.etag.startswith("W/") else f"W/{self.etag}")
-
-    def headers(self) -> dict[str, str]:
-        headers = {"ETag": self.etag}
-        if self.last_modified is not None:
-            headers["Last-Modified"] = http_date(self.last_modified)
-        return headers
-
-
-@dataclass(frozen=True)
-class ReadConditions:
-    """``If-None-Match`` and ``If-Modified-Since`` of a GET."""
-
-    if_none_match: tuple[str, ...] | None = None
-    if_modified_since: datetime | None = None
-
-    @property
-    def present(self) -> bool:
-        return self.if_none_match is not None or self.if_modified_since is not None
-
-    def not_modified(self, validators: Validators) -> bool:
-        """True when the client's copy is current (RFC 9110 §13.2.2, steps 3 and 4).
-
-        ``If-Modified-Since`` only counts when there is no ``If-None-Match``; dates have
-        one-second resolution, as ``Last-Modified`` does.
-        """
-        if self.if_none_match is not None:
-            return weak_match(self.if_none_match, validators.etag)
-        since = self.if_modified_since
-        if since is None or validators.last_modified is None:
-            return False
-        if since > utcnow():
-            return False
-        return validators.last_modified.replace(microsecond=0) <= since
-
-    def check(self, validators: Validators) -> None:
-        """Raise ``NotModified`` (answered with ``304``) when the client's copy is current."""
-        if self.not_modified(validators):
-            raise NotModified(validators.headers())
-
-
-@dataclass(frozen=True)
-class WriteConditions:
-    """``If-Match`` of a PATCH, DELETE or POST that changes a resource."""
-
-    if_match: tuple[str, ...] | None = None
-
-    def check(self, current_etag: str) -> None:
-        """Raise 412 unless ``If-Match`` is absent or names the current tag (or ``*``)."""
-        if self.if_match is not None and not strong_match(self.if_match, current_etag):
-            raise PreconditionFailed(
-                "The resource has changed since you read it (If-Match does not match its "
-                "current ETag); nothing was changed. Read it again and reapply your edit."
-            )
-
+__all__ = [
+    "ANY",
+    "ReadConditions",
+    "Validators",
+    "WriteConditions",
+    "audience",
+    "http_date",
+    "make_etag",
+    "parse_entity_tags",
+    "parse_http_date",
+    "strong_match",
+    "weak_match",
+]
 
 NONE_MATCH_DOC = (
     "An ETag from an earlier response (or several, comma-separated): when the "
@@ -230,46 +94,6 @@ NoneMatchDep = Annotated[ReadConditions, Depends(none_match_conditions)]
 WriteConditionsDep = Annotated[WriteConditions, Depends(write_conditions)]
 
 
-def audience(viewer: Viewer) -> str:
-    """Which representation a viewer gets where editors see more (drafts, emails)."""
-    return "editor" if viewer.is_editor else "public"
-
-
-# The one place that knows which moments change what anonymous callers see without anyone
-# writing: a scheduled article going live, and a published article expiring. Both the
-# response cache's clocks (app.cache) and ``content_state`` read the next such moment with
-# this subquery; ``{now}`` is the driver's placeholder for the current time.
-NEXT_VISIBILITY_CHANGE_SQL = (
-    "(SELECT min(moment) FROM ("
-    "SELECT min(published_at) AS moment FROM article"
-    " WHERE status = 'published' AND deleted_at IS NULL AND published_at > {now}"
-    " UNION ALL SELECT min(expires_at) FROM article"
-    " WHERE status = 'published' AND deleted_at IS NULL AND expires_at > {now}"
-    ") AS moments)"
-)
-CONTENT_STATE_SQL = (
-    "SELECT value, " + NEXT_VISIBILITY_CHANGE_SQL + " FROM content_version WHERE id = 1"  # noqa: S608 (constants only)
-)
-_CONTENT_STATE = (
-    text(CONTENT_STATE_SQL.format(now=":now"))
-    .bindparams(bindparam("now", type_=UTCDateTime()))
-    .columns(column("value", BigInteger()), column("next_change", UTCDateTime()))
-)
-
-
-async def content_state(session: AsyncSession) -> tuple[int, datetime | None]:
-    """The content counter and the next moment content changes with time alone (a
-    scheduled article goes live, a published one expires), in one query.
-
-    Every write bumps the counter in its own transaction; time passing one of those
-    moments is the only change nobody writes, which the second value covers.
-    """
-    row = (await session.execute(_CONTENT_STATE, {"now": utcnow()})).first()
-    if row is None:
-        return 0, None
-    return int(row[0]), row[1]
-
-
 async def content_validators(
     request: Request,
     session: SessionDep,
@@ -277,23 +101,23 @@ async def content_validators(
     conditions: NoneMatchDep,
 ) -> Validators:
     """The ETag of an answer drawn from many resources (a list, or anything computed over
-    the whole content): the URL, who asks and the state of all content. A matching
-    ``If-None-Match`` ends the request with ``304`` before anything else is read.
+    the whole content): the URL, who asks, and the change log's version (for anonymous
+    callers only the entries that make some public answer stale, so a draft save leaves
+    their tags alone), plus the latest scheduled release whose time has come before the
+    release task recorded it. A matching ``If-None-Match`` ends the request with ``304``
+    before anything else is read.
 
     Computed before the answer itself is read, so a write landing in between can only make
     the tag older than the data (the next revalidation then gets a fresh ``200``), never
     newer.
     """
-    # The response cache has read the state already when it asks the app for a response.
-    known = getattr(request.state, "content_state", None)
-    counter, next_release = known if known is not None else await content_state(session)
-    etag = make_etag(
-        "content",
-        audience(viewer),
-        str(request.url),
-        counter,
-        next_release.isoformat() if next_release else "",
-    )
+    # The response cache has read the public version already when it asks for an answer.
+    known = getattr(request.state, PUBLIC_VERSION, None)
+    if known is not None and not viewer.is_editor:
+        version = known
+    else:
+        version = await log_version(session, public=not viewer.is_editor)
+    etag = make_etag("content", audience(viewer), str(request.url), version)
     validators = Validators(etag)
     conditions.check(validators)
     return validators

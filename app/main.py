@@ -1,5 +1,6 @@
 """The application: middleware, error handlers and routers; nothing else."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,11 +13,14 @@ from app.articles.router import router as articles_router
 from app.articles.site import Site, SiteContext
 from app.articles.sitemaps import router as sitemaps_router
 from app.authors.router import router as authors_router
-from app.cache import ResponseCache, open_clock
 from app.config import ADMIN_KEY_MIN_LENGTH, Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.docs import install_docs
 from app.entities.router import router as entities_router
+from app.freshness.releases import release_loop
+from app.freshness.router import router as changes_router
+from app.freshness.store import ResponseCache
+from app.freshness.tail import open_clock
 from app.instance import ensure_instance_secret, load_instance_secret
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
@@ -69,7 +73,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise
     if settings.webhook_sender:
         webhooks.start()
+    # Scheduled articles get their article.published entry when their time comes, over
+    # a connection of their own so that requests never wait for one behind them.
+    release_engine = create_engine(settings.database_url, pool_size=1)
+    releases = asyncio.create_task(
+        release_loop(make_sessionmaker(release_engine), make_write_sessionmaker(release_engine))
+    )
     yield
+    releases.cancel()
+    await asyncio.gather(releases, return_exceptions=True)
+    await release_engine.dispose()
     await webhooks.close()
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
@@ -166,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         entities_router,
         feeds_router,
         sitemaps_router,
+        changes_router,
         keys_router,
         previews_router,
         webhooks_router,

@@ -137,8 +137,10 @@ class RequestPlumbing:
                     for name, value in state.get("rate_limit_headers", {}).items():
                         headers.setdefault(name, value)
                 elif public_read and status in _CACHEABLE_STATUS:
-                    # A response that says it is private (a preview link) stays so.
-                    if "private" not in headers.get("cache-control", ""):
+                    # A response that says it is private (a preview link) or not to be kept
+                    # at all (the changes feed) keeps its own.
+                    own = headers.get("cache-control", "")
+                    if "private" not in own and "no-store" not in own:
                         headers["Cache-Control"] = self.public_cache
                 elif "cache-control" not in headers and not scope["path"].startswith("/static/"):
                     headers["Cache-Control"] = "no-store"

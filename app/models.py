@@ -6,6 +6,7 @@ from app.articles.models import Article, ArticleAuthor, ArticleEntity, ArticleRe
 from app.authors.models import Author
 from app.changes import ContentVersion
 from app.entities.models import Entity
+from app.freshness.models import Change, ScheduledRelease
 from app.instance import InstanceSecret
 from app.keys.models import ApiKey
 from app.slugs import SlugRedirect
@@ -20,9 +21,11 @@ __all__ = [
     "ArticleEntity",
     "ArticleRevision",
     "Author",
+    "Change",
     "ContentVersion",
     "Entity",
     "InstanceSecret",
+    "ScheduledRelease",
     "SlugRedirect",
     "WebhookDelivery",
     "WebhookDispatch",

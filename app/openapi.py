@@ -24,6 +24,12 @@ drafts; admins also manage keys. Responses to keyed requests are `private, no-st
 `Last-Modified`). Send it back in `If-None-Match`: while the answer would be the same, it is
 `304 Not Modified` with no body.
 
+**Keeping front ends fresh.** Every anonymous answer carries its cache keys in
+`Surrogate-Key` (space-separated) and `Cache-Tag` (comma-separated): `article-<id>`,
+`author-<id>`, `entity-<id>` for what it shows, `articles` (`authors`, `entities`) for
+lists. Every change is recorded, with the keys of the anonymous answers it made stale, in
+`GET /v1/changes`: purge those keys from a CDN, or revalidate those pages, as they come.
+
 **Safe edits.** Send the ETag you read a resource with in `If-Match` on `PATCH` or `DELETE`:
 if it changed since, the answer is `412` and nothing is written. Every change of an article
 is kept as a revision; deleted articles wait in the trash until restored.
@@ -73,6 +79,11 @@ TAGS = [
         "name": "sitemaps",
         "description": "XML sitemaps of the articles' pages for search engines: an index of "
         "monthly sitemaps, and a Google News sitemap of the last 48 hours.",
+    },
+    {
+        "name": "changes",
+        "description": "The change log: every change to articles, authors and entities, "
+        "in order, with the cache keys it made stale.",
     },
     {"name": "keys", "description": "API keys (admins only). Only hashes are stored."},
     {

@@ -10,7 +10,19 @@ from typing import Annotated, Any, TypeVar
 import sqlmodel
 from pydantic import AfterValidator, StringConstraints
 from slugify import slugify
-from sqlalchemy import Column, String, Table, Uuid, delete, insert, or_, select, union_all, update
+from sqlalchemy import (
+    Column,
+    String,
+    Table,
+    Uuid,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -87,8 +99,17 @@ async def _taken_like(session: AsyncSession, table: Table, kind: str, base: str)
 
 
 async def generate_slug(session: AsyncSession, table: Table, kind: str, text: str) -> str:
-    """A free slug made from ``text``: the plain form, or the first free ``-2``, ``-3``…"""
+    """A free slug made from ``text``: the plain form, or the first free ``-2``, ``-3``…
+
+    On PostgreSQL, writers making a slug from the same words take turns (a transaction
+    lock on those words alone), so that each sees the slugs the others took: two
+    "Breaking news" both get one of their own instead of one of them a 409. Nothing else
+    waits: SQLite's single writer already takes turns."""
     base = slug_base(text, fallback=kind)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{kind}:{base}", 0)))
+        )
     taken = await _taken_like(session, table, kind, base)
     if base not in taken:
         return base

@@ -21,16 +21,19 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy import text as sql_text
@@ -78,6 +81,8 @@ class ScenarioSpec:
     key: str
     title: str
     goal: Goal | None = None
+    # wrk -c for this scenario, when not the run's --connections.
+    connections: int | None = None
     # Measured against a second server started with NEWSDESK_RESPONSE_CACHE_BYTES=0, next
     # to that server's own /healthz ceiling: what the engine does under the cache.
     cache_off: bool = False
@@ -96,6 +101,9 @@ SCENARIOS = (
     ScenarioSpec("feed", "Atom feed"),
     ScenarioSpec("not_modified", "conditional GET -> 304"),
     ScenarioSpec("patch", "PATCH standfirst (editor)"),
+    ScenarioSpec("longtail", "long tail: every story by slug, shuffled"),
+    ScenarioSpec("longtail_drafts", "long tail, one draft saved a second"),
+    ScenarioSpec("patch8", "PATCH, 8 editors saving different stories", connections=8),
     ScenarioSpec("ceiling_nocache", "ceiling: GET /healthz (cache-off server)", cache_off=True),
     ScenarioSpec(
         "story_nocache",
@@ -130,6 +138,8 @@ class Scenario:
     per_run: Any = None
     unsupported: str | None = None
     statements: dict[str, Any] | None = None
+    # Work that goes on while the scenario runs (an editor saving a draft).
+    during: Any = None
 
 
 @dataclass
@@ -140,6 +150,8 @@ class Workload:
     entities: list[str]
     terms: list[str]
     articles: int
+    # Every published story, shuffled: the long tail of archive readers and crawlers.
+    every_story: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -226,12 +238,17 @@ async def _discover(database_url: str, seed: int) -> Workload:
                     select(articles.c.body_text).where(visible).order_by(articles.c.id).limit(500)
                 )
             ).scalars()
+            every_story = list(
+                (await connection.execute(select(articles.c.slug).where(visible))).scalars()
+            )
+            random.Random(seed).shuffle(every_story)
             return Workload(
                 stories=list(stories),
                 all_stories=everything,
                 entities=list(entity_slugs),
                 terms=_pick_terms(list(texts), 100, seed),
                 articles=int(total or 0),
+                every_story=every_story,
             )
     finally:
         await engine.dispose()
@@ -297,6 +314,9 @@ def build_scenarios(workload: Workload, editor_key: str, wanted: list[str]) -> l
         # Filled in once the server has given the ETags.
         "not_modified": [HttpRequest(f"/v1/articles/{s}") for s in workload.stories[:100]],
         "patch": [],
+        "longtail": [HttpRequest(f"/v1/articles/{slug}") for slug in workload.every_story],
+        "longtail_drafts": [HttpRequest(f"/v1/articles/{slug}") for slug in workload.every_story],
+        "patch8": [],
         "ceiling_nocache": [HttpRequest("/healthz")],
         "story_nocache": [HttpRequest(f"/v1/articles/{slug}") for slug in workload.all_stories],
         "newest_nocache": [HttpRequest("/v1/articles?limit=20")],
@@ -308,11 +328,46 @@ def build_scenarios(workload: Workload, editor_key: str, wanted: list[str]) -> l
     }
     scenarios = [Scenario(SPECS[key], made[key]) for key in wanted]
     for scenario in scenarios:
-        if scenario.spec.key == "patch":
-            slugs = workload.stories[-200:]
+        if scenario.spec.key in ("patch", "patch8"):
+            # Different stories for the two, so neither edits what the other just did.
+            slugs = (
+                workload.stories[-200:] if scenario.spec.key == "patch" else workload.stories[:200]
+            )
             scenario.per_run = lambda tag, slugs=slugs: _patch_requests(slugs, editor_key, tag)
             scenario.requests = scenario.per_run("check")
+        if scenario.spec.key == "longtail_drafts":
+            scenario.during = lambda base_url: DraftSaver(base_url, editor_key)
     return scenarios
+
+
+class DraftSaver:
+    """An editor saving a draft nobody else can see, once a second, while a scenario runs:
+    what a newsroom does all day, and what must not cost readers their cached pages."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {key}"}
+        self.stop = threading.Event()
+        self.saves = 0
+        self.thread = threading.Thread(target=self._save, daemon=True)
+
+    def __enter__(self) -> "DraftSaver":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _save(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=10, headers=self.headers) as http:
+            draft = http.post(
+                "/v1/articles", json={"headline": "Draft saved by the benchmark", "status": "draft"}
+            ).json()
+            while not self.stop.wait(1.0):
+                body = f"Paragraph {self.saves}: the editor is still writing."
+                http.patch(f"/v1/articles/{draft['id']}", json={"body": body})
+                self.saves += 1
 
 
 # Checks against the running server -------------------------------------------------
@@ -462,15 +517,17 @@ def measure(
 
     def one_run(scenario: Scenario, run_label: str, seconds: float) -> wrk.WrkResult:
         requests = scenario.per_run(run_label) if scenario.per_run else scenario.requests
-        return wrk.run(
-            server.base_url,
-            requests,
-            script_path=script_dir / f"{scenario.spec.key}.lua",
-            threads=args.threads,
-            connections=args.connections,
-            duration=seconds,
-            timeout=args.timeout,
-        )
+        during = scenario.during(server.base_url) if scenario.during else nullcontext()
+        with during:
+            return wrk.run(
+                server.base_url,
+                requests,
+                script_path=script_dir / f"{scenario.spec.key}.lua",
+                threads=args.threads,
+                connections=scenario.spec.connections or args.connections,
+                duration=seconds,
+                timeout=args.timeout,
+            )
 
     try:
         for run_number in range(args.runs + 1):
@@ -593,6 +650,16 @@ def scenario_rows(
 
 def _cell(value: Any, fmt: str = "{:,.0f}") -> str:
     return "–" if value is None else fmt.format(value)
+
+
+def draft_save_share(rows: list[dict[str, Any]]) -> float | None:
+    """The long-tail read rate with a draft saved every second, as a share of the rate
+    without: how much an editor at work costs readers."""
+    rates = {row["key"]: row.get("requests_per_second") for row in rows}
+    without, with_drafts = rates.get("longtail"), rates.get("longtail_drafts")
+    if not without or not with_drafts:
+        return None
+    return float(with_drafts) / float(without)
 
 
 def render_table(rows: list[dict[str, Any]], workers: int) -> str:
@@ -895,6 +962,12 @@ def main(argv: list[str] | None = None) -> None:
                     f"(goal < {RSS_GOAL_MB} MB a worker with the default cache budget)."
                 )
         print()
+        drafts = draft_save_share(rows)
+        if drafts is not None:
+            print(
+                f"Long tail with one draft saved a second: {drafts:.0%} of the rate without "
+                "(goal >= 80 %).\n"
+            )
     scale = render_scale(by_workers)
     if scale:
         print("## Scale factor (goal: 2 workers >= 1.6x one)\n")

@@ -27,9 +27,9 @@ from app.articles.models import (
     shown_status,
 )
 from app.authors.models import authors_table as authors
-from app.conditional import Validators, make_etag
 from app.db import UTCDateTime
 from app.entities.models import entities_table as entities
+from app.freshness.validators import Validators, make_etag
 from app.slugs import parse_ref
 
 articles = articles_table

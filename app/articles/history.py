@@ -18,10 +18,10 @@ from app.articles.models import ArticleUpdate, articles_table, revisions_table
 from app.articles.queries import ArticleData
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
-from app.changes import begin_write
-from app.conditional import Validators, WriteConditions, make_etag
 from app.entities.models import entities_table as entities
 from app.errors import Conflict, NotFound
+from app.freshness.log import write_transaction
+from app.freshness.validators import Validators, WriteConditions, make_etag
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import parse_ref
 from app.slugs import redirects_table as redirects
@@ -124,30 +124,29 @@ async def restore_revision(
     of the tags, and entities merged since are replaced by the entity they were merged
     into. Restoring the content the article already has changes nothing.
     """
-    await begin_write(session)
-    found = await queries.get_visible_row(session, ref, viewer)
-    content = dict((await _revision_row(session, found.id, version)).content)
-    article = await service.lock_article(session, str(found.id), viewer, conditions)
-    content["authors"] = await _existing_author_ids(session, list(content.get("authors", [])))
-    content["entities"] = await _current_entity_ids(session, list(content.get("entities", [])))
-    try:
-        patch = ArticleUpdate.model_validate(content)
-    except ValidationError as exc:
-        raise Conflict(
-            f"Version {version} no longer passes validation and cannot be restored as it is."
-        ) from exc
-    return await service.save_patch(session, article.id, patch, viewer)
+    async with write_transaction(session):
+        found = await queries.get_visible_row(session, ref, viewer)
+        content = dict((await _revision_row(session, found.id, version)).content)
+        article = await service.lock_article(session, str(found.id), viewer, conditions)
+        content["authors"] = await _existing_author_ids(session, list(content.get("authors", [])))
+        content["entities"] = await _current_entity_ids(session, list(content.get("entities", [])))
+        try:
+            patch = ArticleUpdate.model_validate(content)
+        except ValidationError as exc:
+            raise Conflict(
+                f"Version {version} no longer passes validation and cannot be restored as it is."
+            ) from exc
+        return await service.save_patch(session, article.id, patch, viewer)
 
 
 async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
-    await begin_write(session)
-    row = await queries.get_existing_row(session, ref, viewer)
-    if row.deleted_at is not None:
-        await session.execute(
-            update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)
-        )
-    article = await queries.get_article(session, str(row.id), viewer)
-    await session.commit()
-    return article
+    async with write_transaction(session) as changes:
+        row = await queries.get_existing_row(session, ref, viewer)
+        if row.deleted_at is not None:
+            await changes.before_articles(session, [row.id], lock=True)
+            await session.execute(
+                update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)
+            )
+        return await queries.get_article(session, str(row.id), viewer)

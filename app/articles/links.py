@@ -33,6 +33,7 @@ from app.articles.models import (
 from app.articles.revisions import record_revisions
 from app.db import utcnow
 from app.errors import Conflict
+from app.freshness.log import changes_of
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ async def release_articles(
     if article_ids and not force:
         raise Conflict(link.in_use.format(count=len(article_ids)))
     if article_ids:
+        await changes_of(session).before_articles(session, article_ids, lock=True)
         await session.execute(delete(link.table).where(link.column == owner_id))
         await record_revisions(session, article_ids, key_name=key_name)
 
@@ -102,6 +104,7 @@ async def retag(
     article_ids = await _linked_article_ids(session, TAGS, source_id)
     if not article_ids:
         return
+    await changes_of(session).before_articles(session, article_ids, lock=True)
     already = links.alias("already")
     await session.execute(
         insert(links).from_select(

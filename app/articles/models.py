@@ -633,7 +633,8 @@ def not_expired(now: datetime) -> Any:
 
 def publicly_visible(now: datetime) -> Any:
     """Published, its time come, not expired, not in the trash: what anonymous callers may
-    see. Time is compared at every read, so neither going live nor expiring waits for a job."""
+    see (in SQL; ``is_publicly_visible`` is the same rule for a loaded row). Time is
+    compared at every read, so neither going live nor expiring waits for a job."""
     return (
         (articles_table.c.status == ArticleStatus.published.value)
         & (articles_table.c.published_at <= now)
@@ -645,6 +646,18 @@ def publicly_visible(now: datetime) -> Any:
 def is_expired(row: Any, now: datetime) -> bool:
     expires_at = getattr(row, "expires_at", None)
     return expires_at is not None and expires_at <= now
+
+
+def is_publicly_visible(row: Any, now: datetime) -> bool:
+    """``publicly_visible`` for a row with ``status``, ``published_at``, ``expires_at`` and
+    ``deleted_at``."""
+    return bool(
+        row.deleted_at is None
+        and row.status == ArticleStatus.published
+        and row.published_at is not None
+        and row.published_at <= now
+        and not is_expired(row, now)
+    )
 
 
 def shown_status(row: Any, now: datetime) -> str:

@@ -39,11 +39,11 @@ from app.articles.queries import (
 from app.articles.render import RenderedBody, render_body, render_body_in_thread
 from app.articles.revisions import record_revisions, snapshot_articles, write_revisions
 from app.auth import Viewer
-from app.changes import begin_write
-from app.conditional import WriteConditions
 from app.db import utcnow
 from app.entities.extract import entities_named_in
 from app.errors import ValidationFailed
+from app.freshness.log import changes_of, write_transaction
+from app.freshness.validators import WriteConditions
 from app.slugs import (
     commit_with_result,
     ensure_slug_free,
@@ -140,13 +140,13 @@ def _stored(value: Any) -> Any:
 async def create_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> ArticleData:
     # Rendered in a thread before the write begins: no lock is held while it runs.
     rendered = await render_body_in_thread(data.body)
-    await begin_write(session)
 
     async def add_and_read() -> ArticleData:
         article = await add_article(session, data, viewer, rendered=rendered)
         return await get_article(session, str(article.id), viewer)
 
-    return await commit_with_result(session, data.slug, add_and_read)
+    async with write_transaction(session):
+        return await commit_with_result(session, data.slug, add_and_read)
 
 
 def new_article_columns(
@@ -202,6 +202,7 @@ async def add_article(
         tags = await _with_auto_tags(session, article, tags)
     session.add(article)
     await session.flush()
+    changes_of(session).created_articles([article.id])
     await _replace_links(session, article.id, bylines, tags)
     await write_revisions(session, await snapshot_articles(session, [article.id]), viewer.key_name)
     return article
@@ -237,9 +238,9 @@ async def update_article(
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
     # A new body is rendered in a thread before the write begins: no lock waits on it.
     rendered = await render_body_in_thread(data.body) if isinstance(data.body, str) else None
-    await begin_write(session)
-    article = await lock_article(session, ref, viewer, conditions)
-    return await save_patch(session, article.id, data, viewer, rendered=rendered)
+    async with write_transaction(session):
+        article = await lock_article(session, ref, viewer, conditions)
+        return await save_patch(session, article.id, data, viewer, rendered=rendered)
 
 
 async def save_patch(
@@ -274,6 +275,7 @@ async def patch_article(
     then rolls back (the transaction or its savepoint) to drop the edits already flushed.
     ``rendered`` is the new body rendered beforehand; else it is rendered in a thread."""
     article = await session.get_one(Article, article_id, with_for_update=True)
+    await changes_of(session).before_articles(session, [article.id])
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
 
@@ -325,10 +327,10 @@ async def trash_article(
 ) -> None:
     """Move to the trash: hidden from every caller and list, kept whole. Not a content
     change, so neither the version nor the revisions change."""
-    await begin_write(session)
-    article = await lock_article(session, ref, viewer, conditions)
-    article.deleted_at = utcnow()
-    await session.commit()
+    async with write_transaction(session) as changes:
+        article = await lock_article(session, ref, viewer, conditions)
+        await changes.before_articles(session, [article.id])
+        article.deleted_at = utcnow()
 
 
 async def add_correction(
@@ -341,13 +343,13 @@ async def add_correction(
     """Append a correction: the article moves to its next version (``updated_at`` now,
     so feeds show the entry as updated) with a revision, as for any change. The
     correction, and the article's slug."""
-    await begin_write(session)
-    article = await lock_article(session, ref, viewer, conditions)
-    article_id, slug = article.id, article.slug
-    correction = Correction(id=str(uuid.uuid4()), text=data.text, created_at=utcnow())
-    await append_corrections(session, article_id, [correction])
-    await record_revisions(session, [article_id], viewer.key_name)
-    await session.commit()
+    async with write_transaction(session) as changes:
+        article = await lock_article(session, ref, viewer, conditions)
+        await changes.before_articles(session, [article.id])
+        article_id, slug = article.id, article.slug
+        correction = Correction(id=str(uuid.uuid4()), text=data.text, created_at=utcnow())
+        await append_corrections(session, article_id, [correction])
+        await record_revisions(session, [article_id], viewer.key_name)
     return correction, slug
 
 

@@ -66,10 +66,10 @@ from app.articles.service import (
 )
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
-from app.changes import begin_write
 from app.db import is_connection_error, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import ProblemError
+from app.freshness.log import changes_of, write_transaction
 from app.keys.models import Role
 from app.slugs import redirects_table
 
@@ -380,8 +380,7 @@ async def _write_batch(
     ``bulk``), the others one by one. The outcomes, and the lines refused."""
     outcomes: Counter[Outcome] = Counter()
     errors: list[LineError] = []
-    async with sessionmaker() as session:
-        await begin_write(session)
+    async with sessionmaker() as session, write_transaction(session):
         existing = await _articles_by_slug(session, [data.slug or "" for _, data in parsed])
         one_by_one = parsed
         if bulk:
@@ -395,10 +394,8 @@ async def _write_batch(
                 outcomes[await _upsert(session, existing, data, bodies[number])] += 1
             except LineRejected as exc:
                 errors.append(LineError(number, str(exc)))
-        # A batch that changed nothing leaves no trace, not even a new content version.
-        if outcomes["created"] or outcomes["updated"]:
-            await session.commit()
-        else:
+        # A batch that changed nothing leaves no trace.
+        if not (outcomes["created"] or outcomes["updated"]):
             await session.rollback()
     return outcomes, errors
 
@@ -503,6 +500,7 @@ def _new_rows(
 async def _insert_rows(session: AsyncSession, rows: _NewRows) -> None:
     if rows.articles:
         await session.execute(insert(articles_table), rows.articles)
+        changes_of(session).created_articles(row["id"] for row in rows.articles)
     if rows.bylines:
         await session.execute(insert(article_authors_table), rows.bylines)
     if rows.tags:

@@ -11,9 +11,9 @@ from app.articles.links import BYLINES, published_count, release_articles
 from app.auth import Viewer
 from app.authors.models import Author, AuthorCreate, AuthorUpdate
 from app.authors.models import authors_table as authors
-from app.changes import begin_write
-from app.conditional import Validators, WriteConditions, audience, make_etag
 from app.db import utcnow
+from app.freshness.log import write_transaction
+from app.freshness.validators import Validators, WriteConditions, audience, make_etag
 from app.pagination import (
     ListParams,
     SortField,
@@ -148,16 +148,19 @@ async def _load_public(
 async def create_author(
     session: AsyncSession, data: AuthorCreate, viewer: Viewer
 ) -> dict[str, Any]:
-    await begin_write(session)
-    if data.slug:
-        await ensure_slug_free(session, authors, KIND, data.slug)
-        slug = data.slug
-    else:
-        slug = await generate_slug(session, authors, KIND, data.name)
-    values = data.model_dump(exclude={"slug"}, mode="json")
-    author = Author(**values, slug=slug, search_text=build_search_text(data.name))
-    session.add(author)
-    return await commit_with_result(session, slug, lambda: _load_public(session, author.id, viewer))
+    async with write_transaction(session) as changes:
+        if data.slug:
+            await ensure_slug_free(session, authors, KIND, data.slug)
+            slug = data.slug
+        else:
+            slug = await generate_slug(session, authors, KIND, data.name)
+        values = data.model_dump(exclude={"slug"}, mode="json")
+        author = Author(**values, slug=slug, search_text=build_search_text(data.name))
+        session.add(author)
+        changes.author("created", author.id, slug)
+        return await commit_with_result(
+            session, slug, lambda: _load_public(session, author.id, viewer)
+        )
 
 
 async def update_author(
@@ -167,24 +170,25 @@ async def update_author(
     viewer: Viewer,
     conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
-    await begin_write(session)
-    author_id = await find_author_id(session, ref)
-    await _check_if_match(session, author_id, viewer, conditions)
-    author = await session.get_one(Author, author_id)
-    changes = data.model_dump(exclude_unset=True, mode="json")
-    new_slug = changes.pop("slug", None)
-    if new_slug and new_slug != author.slug:
-        await ensure_slug_free(session, authors, KIND, new_slug, owner_id=author.id)
-        await record_slug_change(session, KIND, author.id, author.slug, new_slug)
-        author.slug = new_slug
-    for field, value in changes.items():
-        setattr(author, field, value)
-    author.search_text = build_search_text(author.name)
-    author.updated_at = utcnow()
-    session.add(author)
-    return await commit_with_result(
-        session, author.slug, lambda: _load_public(session, author_id, viewer)
-    )
+    async with write_transaction(session) as changes:
+        author_id = await find_author_id(session, ref)
+        author = await session.get_one(Author, author_id, with_for_update=True)
+        await _check_if_match(session, author_id, viewer, conditions)
+        fields = data.model_dump(exclude_unset=True, mode="json")
+        new_slug = fields.pop("slug", None)
+        if new_slug and new_slug != author.slug:
+            await ensure_slug_free(session, authors, KIND, new_slug, owner_id=author.id)
+            await record_slug_change(session, KIND, author.id, author.slug, new_slug)
+            author.slug = new_slug
+        for field, value in fields.items():
+            setattr(author, field, value)
+        author.search_text = build_search_text(author.name)
+        author.updated_at = utcnow()
+        session.add(author)
+        changes.author("updated", author_id, author.slug)
+        return await commit_with_result(
+            session, author.slug, lambda: _load_public(session, author_id, viewer)
+        )
 
 
 async def delete_author(
@@ -195,10 +199,11 @@ async def delete_author(
     viewer: Viewer,
     conditions: WriteConditions | None = None,
 ) -> None:
-    await begin_write(session)
-    author_id = await find_author_id(session, ref)
-    await _check_if_match(session, author_id, viewer, conditions)
-    await release_articles(session, BYLINES, author_id, force=force, key_name=viewer.key_name)
-    await forget_redirects(session, KIND, author_id)
-    await session.execute(delete(authors).where(authors.c.id == author_id))
-    await session.commit()
+    async with write_transaction(session) as changes:
+        author_id = await find_author_id(session, ref)
+        author = await session.get_one(Author, author_id, with_for_update=True)
+        await _check_if_match(session, author_id, viewer, conditions)
+        await release_articles(session, BYLINES, author_id, force=force, key_name=viewer.key_name)
+        await forget_redirects(session, KIND, author_id)
+        changes.author("deleted", author_id, author.slug)
+        await session.execute(delete(authors).where(authors.c.id == author_id))

@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # Tags belong to articles: entities count, release and hand them over through the seam only.
 from app.articles.links import TAGS, published_count, release_articles, retag
 from app.auth import Viewer
-from app.changes import begin_write
-from app.conditional import Validators, WriteConditions, make_etag
 from app.db import utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
 from app.entities.models import entities_table as entities
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
+from app.freshness.keys import entity_key
+from app.freshness.log import write_transaction
+from app.freshness.validators import Validators, WriteConditions, make_etag
 from app.pagination import (
     ListParams,
     SortField,
@@ -136,44 +137,48 @@ async def load_entity(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, 
 
 
 async def create_entity(session: AsyncSession, data: EntityCreate) -> dict[str, Any]:
-    await begin_write(session)
-    if data.slug:
-        await ensure_slug_free(session, entities, KIND, data.slug)
-        slug = data.slug
-    else:
-        slug = await generate_slug(session, entities, KIND, data.name)
-    entity = Entity(
-        slug=slug,
-        name=data.name,
-        type=data.type.value,
-        aliases=data.aliases,
-        description=data.description,
-        external_ids=data.external_ids,
-        search_text=build_search_text(data.name, *data.aliases),
-    )
-    session.add(entity)
-    return await commit_with_result(session, slug, lambda: load_entity(session, entity.id))
+    async with write_transaction(session) as changes:
+        if data.slug:
+            await ensure_slug_free(session, entities, KIND, data.slug)
+            slug = data.slug
+        else:
+            slug = await generate_slug(session, entities, KIND, data.name)
+        entity = Entity(
+            slug=slug,
+            name=data.name,
+            type=data.type.value,
+            aliases=data.aliases,
+            description=data.description,
+            external_ids=data.external_ids,
+            search_text=build_search_text(data.name, *data.aliases),
+        )
+        session.add(entity)
+        changes.entity("created", entity.id, slug)
+        return await commit_with_result(session, slug, lambda: load_entity(session, entity.id))
 
 
 async def update_entity(
     session: AsyncSession, ref: str, data: EntityUpdate, conditions: WriteConditions | None = None
 ) -> dict[str, Any]:
-    await begin_write(session)
-    entity_id = await find_entity_id(session, ref)
-    await _check_if_match(session, entity_id, conditions)
-    entity = await session.get_one(Entity, entity_id)
-    changes = data.model_dump(exclude_unset=True, mode="json")
-    new_slug = changes.pop("slug", None)
-    if new_slug and new_slug != entity.slug:
-        await ensure_slug_free(session, entities, KIND, new_slug, owner_id=entity.id)
-        await record_slug_change(session, KIND, entity.id, entity.slug, new_slug)
-        entity.slug = new_slug
-    for field, value in changes.items():
-        setattr(entity, field, value)
-    entity.search_text = build_search_text(entity.name, *entity.aliases)
-    entity.updated_at = utcnow()
-    session.add(entity)
-    return await commit_with_result(session, entity.slug, lambda: load_entity(session, entity_id))
+    async with write_transaction(session) as changes:
+        entity_id = await find_entity_id(session, ref)
+        entity = await session.get_one(Entity, entity_id, with_for_update=True)
+        await _check_if_match(session, entity_id, conditions)
+        fields = data.model_dump(exclude_unset=True, mode="json")
+        new_slug = fields.pop("slug", None)
+        if new_slug and new_slug != entity.slug:
+            await ensure_slug_free(session, entities, KIND, new_slug, owner_id=entity.id)
+            await record_slug_change(session, KIND, entity.id, entity.slug, new_slug)
+            entity.slug = new_slug
+        for field, value in fields.items():
+            setattr(entity, field, value)
+        entity.search_text = build_search_text(entity.name, *entity.aliases)
+        entity.updated_at = utcnow()
+        session.add(entity)
+        changes.entity("updated", entity_id, entity.slug)
+        return await commit_with_result(
+            session, entity.slug, lambda: load_entity(session, entity_id)
+        )
 
 
 async def delete_entity(
@@ -184,13 +189,14 @@ async def delete_entity(
     viewer: Viewer,
     conditions: WriteConditions | None = None,
 ) -> None:
-    await begin_write(session)
-    entity_id = await find_entity_id(session, ref)
-    await _check_if_match(session, entity_id, conditions)
-    await release_articles(session, TAGS, entity_id, force=force, key_name=viewer.key_name)
-    await forget_redirects(session, KIND, entity_id)
-    await session.execute(delete(entities).where(entities.c.id == entity_id))
-    await session.commit()
+    async with write_transaction(session) as changes:
+        entity_id = await find_entity_id(session, ref)
+        entity = await session.get_one(Entity, entity_id, with_for_update=True)
+        await _check_if_match(session, entity_id, conditions)
+        await release_articles(session, TAGS, entity_id, force=force, key_name=viewer.key_name)
+        await forget_redirects(session, KIND, entity_id)
+        changes.entity("deleted", entity_id, entity.slug)
+        await session.execute(delete(entities).where(entities.c.id == entity_id))
 
 
 def merged_aliases(target: Entity, absorbed: Entity) -> list[str]:
@@ -209,30 +215,48 @@ async def merge_entity(
     """Fold the entity ``ref`` into ``into``, in one transaction: its articles are tagged
     with ``into`` instead (with a revision each), its name and aliases become aliases of
     ``into``, its slugs and id redirect to ``into``, and it is removed."""
-    await begin_write(session)
-    source_id = await find_entity_id(session, ref)
-    target_id = await find_current_id(session, entities, KIND, into)
-    if target_id is None:
-        raise ValidationFailed(
-            f"Unknown entity {into!r}.", loc=["body", "into"], error_type="unknown_entity"
+    async with write_transaction(session) as changes:
+        source_id = await find_entity_id(session, ref)
+        target_id = await find_current_id(session, entities, KIND, into)
+        if target_id is None:
+            raise ValidationFailed(
+                f"Unknown entity {into!r}.", loc=["body", "into"], error_type="unknown_entity"
+            )
+        if target_id == source_id:
+            raise ValidationFailed(
+                "An entity cannot be merged into itself.",
+                loc=["body", "into"],
+                error_type="merge_into_itself",
+            )
+        # Both locked in one statement, in id order: merges racing in both directions wait
+        # for each other instead of deadlocking, and the loser finds its entity gone.
+        query = (
+            select(Entity)
+            .where(entities.c.id.in_([source_id, target_id]))
+            .order_by(entities.c.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    if target_id == source_id:
-        raise ValidationFailed(
-            "An entity cannot be merged into itself.",
-            loc=["body", "into"],
-            error_type="merge_into_itself",
+        found = {entity.id: entity for entity in (await session.execute(query)).scalars()}
+        if source_id not in found:
+            raise NotFound(f"No entity with ref {ref!r}.")
+        if target_id not in found:
+            raise ValidationFailed(
+                f"Unknown entity {into!r}.", loc=["body", "into"], error_type="unknown_entity"
+            )
+        source, target = found[source_id], found[target_id]
+
+        await retag(session, source_id, target_id, key_name=viewer.key_name)
+
+        await merge_redirects(
+            session, KIND, source_id=source_id, source_slug=source.slug, target_id=target_id
         )
-    source = await session.get_one(Entity, source_id, with_for_update=True)
-    target = await session.get_one(Entity, target_id, with_for_update=True)
-
-    await retag(session, source_id, target_id, key_name=viewer.key_name)
-
-    await merge_redirects(
-        session, KIND, source_id=source_id, source_slug=source.slug, target_id=target_id
-    )
-    target.aliases = merged_aliases(target, source)
-    target.search_text = build_search_text(target.name, *target.aliases)
-    target.updated_at = utcnow()
-    await session.flush()
-    await session.execute(delete(entities).where(entities.c.id == source_id))
-    return await commit_with_result(session, target.slug, lambda: load_entity(session, target_id))
+        target.aliases = merged_aliases(target, source)
+        target.search_text = build_search_text(target.name, *target.aliases)
+        target.updated_at = utcnow()
+        await session.flush()
+        await session.execute(delete(entities).where(entities.c.id == source_id))
+        changes.entity("merged", source_id, source.slug, also=[entity_key(target_id)])
+        return await commit_with_result(
+            session, target.slug, lambda: load_entity(session, target_id)
+        )

@@ -6,15 +6,21 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from app.cache import ContentState, ResponseCache
+from app.freshness.store import ResponseCache
+from app.freshness.tail import ClockReading
 
 
 class FixedClock:
-    def __init__(self) -> None:
-        self.state: ContentState = (1, None)
+    """A clock at a generation the test moves by hand; any move makes everything stale."""
 
-    async def read(self) -> ContentState:
-        return self.state
+    def __init__(self) -> None:
+        self.generation = 1
+
+    async def read(self) -> ClockReading:
+        return ClockReading(self.generation, str(self.generation))
+
+    def current(self, kept_at: int, keys: tuple[str, ...]) -> bool:
+        return kept_at >= self.generation
 
     async def close(self) -> None:
         return None
@@ -94,7 +100,7 @@ def test_different_urls_and_new_states_are_answered_afresh() -> None:
     cache = ResponseCache(app, max_bytes=1 << 20)
     _run(cache, clock, [("/v1/articles", []), ("/v1/authors", [])])
     assert app.calls == 2
-    clock.state = (2, None)  # a write
+    clock.generation = 2  # a write
     assert _run(cache, clock, [("/v1/articles", [])] * 5) == [(200, b"answer 3")] * 5
     assert app.calls == 3
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from app.cache import ContentState, SharedReads
+from app.freshness.tail import ClockReading, SharedReads
 
 
 class SlowCounter:
@@ -12,11 +12,14 @@ class SlowCounter:
         self.writes = 0
         self.reads = 0
 
-    async def read(self) -> ContentState:
+    async def read(self) -> ClockReading:
         self.reads += 1
         seen = self.writes
         await asyncio.sleep(0.01)
-        return seen, None
+        return ClockReading(seen, str(seen))
+
+    def current(self, kept_at: int, keys: tuple[str, ...]) -> bool:
+        return kept_at >= self.writes
 
     async def close(self) -> None:
         return None
@@ -30,7 +33,7 @@ def test_a_request_never_gets_a_reading_older_than_itself() -> None:
 
         async def request() -> None:
             writes_when_asked = counter.writes
-            state, _ = await shared.read()
+            state = (await shared.read()).generation
             results.append((writes_when_asked, state))
 
         tasks = []
