@@ -30,9 +30,7 @@ _PER_ROUND = 200
 
 async def due_release(session: AsyncSession, now: datetime) -> datetime | None:
     """The latest release whose time has come and that is not recorded yet, if any."""
-    query = select(func.max(releases_table.c.due_at)).where(
-        releases_table.c.due_at <= now
-    )
+    query = select(func.max(releases_table.c.due_at)).where(releases_table.c.due_at <= now)
     released: datetime | None = (await session.execute(query)).scalar_one_or_none()
     return released
 
