@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.conditional import parse_entity_tags, parse_http_date, weak_match
-from app.db import is_connection_error
+from app.db import is_connection_error, utcnow
 from app.metrics import CACHE_BYTES, CACHE_ENTRIES
 
 logger = logging.getLogger("newsdesk.cache")
@@ -75,7 +75,7 @@ class PostgresClock:
         return cls(pool)
 
     async def read(self) -> ContentState:
-        row = await self.pool.fetchrow(_STATE_SQL.format(now="$1"), datetime.now(UTC))
+        row = await self.pool.fetchrow(_STATE_SQL.format(now="$1"), utcnow())
         if row is None:
             return 0, None
         return int(row[0]), row[1]
@@ -132,7 +132,7 @@ class SQLiteClock:
         self.connection.execute("PRAGMA busy_timeout=2000")
 
     async def read(self) -> ContentState:
-        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
         row = self.connection.execute(_STATE_SQL.format(now="?"), (now,)).fetchone()
         if row is None:
             return 0, None
@@ -233,7 +233,7 @@ def _not_modified(scope: Scope, stored: Stored) -> bool:
     if tags is not None:
         return weak_match(tags, stored.etag)
     since = parse_http_date(headers.get("if-modified-since"))
-    if since is None or stored.last_modified is None or since > datetime.now(UTC):
+    if since is None or stored.last_modified is None or since > utcnow():
         return False
     return stored.last_modified <= since
 

@@ -91,7 +91,12 @@ def test_if_match_sees_an_author_rename(client: TestClient) -> None:
     article = make_article(client, headline="Trade talks", authors=["brian-mutua"])
     url = f"/v1/articles/{article['slug']}"
     _, etag = _read(client, url)
-    client.patch("/v1/authors/brian-mutua", json={"name": "Brian K. Mutua"}, headers=EDITOR)
+    assert (
+        client.patch(
+            "/v1/authors/brian-mutua", json={"name": "Brian K. Mutua"}, headers=EDITOR
+        ).status_code
+        == 200
+    )
     response = client.patch(url, json={"section": "business"}, headers=EDITOR | {"If-Match": etag})
     assert response.status_code == 412
 
@@ -100,7 +105,7 @@ def test_delete_with_stale_etag_is_412_and_keeps_the_article(client: TestClient)
     article = make_article(client, headline="Ruto calls Trump")
     url = f"/v1/articles/{article['slug']}"
     _, etag = _read(client, url)
-    client.patch(url, json={"standfirst": "Updated."}, headers=EDITOR)
+    assert client.patch(url, json={"standfirst": "Updated."}, headers=EDITOR).status_code == 200
     response = client.delete(url, headers=EDITOR | {"If-Match": etag})
     assert response.status_code == 412
     assert client.get(url).status_code == 200

@@ -1,18 +1,16 @@
 """When the database goes away the service answers 503 and recovers by itself."""
 
 import asyncio
-import os
 import socket
 import threading
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.main import create_app
 from app.schema import upgrade
-from tests.conftest import PG_URL_ENV
+from tests.conftest import require_postgresql
 
 
 class TcpProxy:
@@ -64,10 +62,10 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(5)
 
 
-@pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
 def test_database_outage_is_503_then_recovers() -> None:
-    upgrade(os.environ[PG_URL_ENV])
-    url = make_url(os.environ[PG_URL_ENV])
+    pg_url = require_postgresql()
+    upgrade(pg_url)
+    url = make_url(pg_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
     via_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)

@@ -65,7 +65,7 @@ def test_article_count_counts_published_only(client: TestClient) -> None:
     make_article(client, entities=["haiti"])
     make_article(client, entities=["haiti"], status="draft")
     trashed = make_article(client, entities=["haiti"])
-    client.delete(f"/v1/articles/{trashed['slug']}", headers=EDITOR)
+    assert client.delete(f"/v1/articles/{trashed['slug']}", headers=EDITOR).status_code == 204
     assert client.get("/v1/entities/haiti").json()["article_count"] == 1
 
 
