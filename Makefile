@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate seed test lint openapi-lint format bench clean
+.PHONY: install run migrate seed test lint openapi-lint openapi-snapshot format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the committed OpenAPI snapshot (tests/data/openapi.json) after a change to the API
+# that is meant; review `git diff tests/data/openapi.json` and commit it with the change.
+openapi-snapshot: install
+	NEWSDESK_UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/core/test_openapi_snapshot.py
 
 lint: install openapi-lint
 	$(BIN)/ruff check .
