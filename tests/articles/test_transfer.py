@@ -621,3 +621,66 @@ def test_a_batch_larger_than_a_rendering_chunk(db: Backend) -> None:
     assert listing["meta"]["total"] == 229 - refused
     story = db.client.get("/v1/articles/story-230", headers=EDITOR).json()
     assert story["body_html"] == "<p>Paragraph <em>230</em>.</p>\n"
+
+
+def test_import_reads_standard_input(db: Backend, newsdesk: CliRunner) -> None:
+    make_author(db.client, name="Achieng Odhiambo")
+    lines = [
+        {"slug": "kenya-trade-talks", "headline": "Kenya trade talks", "status": "published"},
+        {"slug": "haiti-vote", "headline": "Haiti vote", "authors": ["achieng-odhiambo"]},
+        {"headline": "No slug here"},
+    ]
+    stdin = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    result = newsdesk.invoke(cli, ["import", "-"], input=stdin, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "2 created, 0 updated, 0 unchanged, 1 failed" in result.stdout
+    assert result.stderr.splitlines()[0].startswith("line 3:")
+    story = db.client.get("/v1/articles/haiti-vote", headers=EDITOR)
+    assert story.status_code == 200
+    assert story.json()["status"] == "draft"
+    assert [author["slug"] for author in story.json()["authors"]] == ["achieng-odhiambo"]
+    assert db.client.get("/v1/articles/kenya-trade-talks").status_code == 200
+
+    again = newsdesk.invoke(cli, ["import", "-"], input=stdin[: stdin.index(b"\n") + 1])
+    assert again.exit_code == 0
+    assert "0 created, 0 updated, 1 unchanged, 0 failed" in again.stdout
+
+
+def test_auto_tag_on_import_lines_tags_what_the_text_names(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    make_entity(db.client, name="Kenya", type="place")
+    make_entity(db.client, name="Haiti", type="place")
+    make_entity(db.client, name="William Ruto", type="person", aliases=["President Ruto"])
+    lines = [
+        {
+            "slug": "ruto-on-haiti",
+            "headline": "President Ruto speaks on Haiti",
+            "body": "Kenya leads the mission.",
+            "auto_tag": True,
+        },
+        {"slug": "untagged", "headline": "Kenya and Haiti, untagged", "auto_tag": False},
+        {"slug": "later-tagged", "headline": "Haiti police mission", "entities": []},
+    ]
+    source = tmp_path / "tagged.ndjson"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run(newsdesk, "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "3 created, 0 updated, 0 unchanged, 0 failed" in result.stdout
+
+    def tags(slug: str) -> list[str]:
+        response = db.client.get(f"/v1/articles/{slug}", headers=EDITOR)
+        assert response.status_code == 200, response.text
+        return sorted(entity["slug"] for entity in response.json()["entities"])
+
+    assert tags("ruto-on-haiti") == ["haiti", "kenya", "william-ruto"]
+    assert tags("untagged") == []
+    assert tags("later-tagged") == []
+
+    # On an update, too: the line's own entities plus what the text names.
+    update = {"slug": "later-tagged", "headline": "Haiti police mission", "auto_tag": True}
+    source.write_text(json.dumps(update) + "\n")
+    updated = run(newsdesk, "import", str(source))
+    assert updated.exit_code == 0, updated.output
+    assert "0 created, 1 updated, 0 unchanged, 0 failed" in updated.stdout
+    assert tags("later-tagged") == ["haiti"]

@@ -104,3 +104,41 @@ def test_openapi_writes_the_document_without_a_database(tmp_path: Path, newsdesk
     failed = newsdesk(unreachable, "openapi", "--output", str(missing_folder))
     assert failed.returncode == 1
     assert "Cannot write" in failed.stderr
+
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("seed",),
+        ("export",),
+        ("import", "-"),
+        ("keys", "create", "--role", "editor", "--name", "x"),
+    ],
+    ids=["seed", "export", "import", "keys-create"],
+)
+def test_every_database_command_refuses_an_unmigrated_database(
+    scratch_url: str, newsdesk: Run, args: tuple[str, ...]
+) -> None:
+    result = newsdesk(scratch_url, *args)
+    assert result.returncode == 1
+    assert "newsdesk migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("export",), ("import", "-"), ("keys", "create", "--role", "editor", "--name", "x")],
+    ids=["export", "import", "keys-create"],
+)
+def test_every_database_command_reports_an_unreachable_database(
+    newsdesk: Run, args: tuple[str, ...]
+) -> None:
+    result = newsdesk(UNREACHABLE, *args)
+    assert result.returncode == 1
+    assert "Cannot reach the database at postgresql://nobody@127.0.0.1:1/none" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
