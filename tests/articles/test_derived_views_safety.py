@@ -1,10 +1,14 @@
 """Related lists, news formats, feeds and search: conditional GETs, and the trash."""
 
 import feedparser
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_entity
+
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
 
 
 def _setup(client: TestClient) -> None:

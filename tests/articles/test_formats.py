@@ -12,6 +12,9 @@ from app.demo.load import load_demo
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
 
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
+
 # IPTC's schema, kept with the tests (tests/data/README.md says where it comes from).
 NINJS_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "ninjs-schema_2.2.json"
 

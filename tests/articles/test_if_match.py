@@ -2,10 +2,14 @@
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_author, make_entity
+
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
 
 
 def _read(client: TestClient, url: str) -> tuple[dict[str, Any], str]:

@@ -1,9 +1,13 @@
 """A list request costs the same number of SQL statements whatever its page size."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
+
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
 
 
 def statements_for(db: Backend, url: str, headers: dict[str, str] | None = None) -> int:

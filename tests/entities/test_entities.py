@@ -1,9 +1,13 @@
 """Entities: types, aliases, search, counts, deletion."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_entity
+
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
 
 
 def test_create_with_aliases_and_external_ids(client: TestClient) -> None:
