@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
@@ -47,6 +47,7 @@ KEPT_TABLES = {"alembic_version", "content_version"}
 
 
 CACHE_MODES = ("on", "off")
+CACHE_DEFAULT_BYTES: int = Settings.model_fields["response_cache_bytes"].default
 
 
 def in_ci() -> bool:
@@ -54,7 +55,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Skip for a missing prerequisite, or fail in CI, where a skip would hide a failure."""
     if in_ci():
         pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure)", pytrace=False)
@@ -65,7 +66,6 @@ def require_postgresql() -> str:
     url = os.environ.get(PG_URL_ENV)
     if not url:
         missing(f"{PG_URL_ENV} is not set")
-    assert url
     return url
 
 
@@ -229,7 +229,7 @@ def backend(database_url: str, cache_mode: str) -> Iterator[Backend]:
         admin_key=ADMIN_KEY,
         cache_max_age=60,
         # 0 is how a deployment turns the cache off: the app answers every request itself.
-        response_cache_bytes=Settings().response_cache_bytes if cache_mode == "on" else 0,
+        response_cache_bytes=CACHE_DEFAULT_BYTES if cache_mode == "on" else 0,
     )
     app = create_app(settings)
     log = StatementLog()
