@@ -16,11 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Swagger UI and ReDoc, served by the app itself (see scripts/fetch-docs-assets.sh).
-app/static/VERSION: scripts/fetch-docs-assets.sh
-	bash scripts/fetch-docs-assets.sh
-
-install: $(STAMP) app/static/VERSION
+install: $(STAMP)
 
 migrate: install
 	$(BIN)/newsdesk migrate

@@ -11,9 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import table_of
 from app.errors import Forbidden, Unauthorized
-from app.keys.models import ApiKey, Role
+from app.keys.models import Role, api_keys_table
 
 KEY_PREFIX = "nd_"
 
@@ -56,8 +55,9 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def viewer_for_token(session: AsyncSession, token: str) -> Viewer:
-    query = select(table_of(ApiKey).c.id, table_of(ApiKey).c.name, table_of(ApiKey).c.role).where(
-        table_of(ApiKey).c.key_hash == hash_key(token), table_of(ApiKey).c.revoked_at.is_(None)
+    keys = api_keys_table
+    query = select(keys.c.id, keys.c.name, keys.c.role).where(
+        keys.c.key_hash == hash_key(token), keys.c.revoked_at.is_(None)
     )
     row = (await session.execute(query)).first()
     if row is None:

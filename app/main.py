@@ -1,18 +1,11 @@
 """The application: middleware, error handlers and routers; nothing else."""
 
-import base64
-import hashlib
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse
 
 from app.articles.feeds import router as feeds_router
 from app.articles.router import router as articles_router
@@ -20,6 +13,7 @@ from app.authors.router import router as authors_router
 from app.cache import ResponseCache, open_clock
 from app.config import Settings, get_settings
 from app.db import create_engine, is_connection_error, make_sessionmaker, make_write_sessionmaker
+from app.docs import install_docs
 from app.entities.router import router as entities_router
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
@@ -31,7 +25,6 @@ from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_
 from app.schema import ensure_migrated
 
 logger = logging.getLogger("newsdesk")
-STATIC_DIR = Path(__file__).parent / "static"
 
 
 @asynccontextmanager
@@ -114,67 +107,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_openapi(app)
-    _mount_docs(app)
+    install_docs(app)
     return app
-
-
-def _mount_docs(app: FastAPI) -> None:
-    """Swagger UI and ReDoc from files this service serves itself (no CDN)."""
-    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
-    swagger_page = _no_outside_requests(
-        get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Newsdesk API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            # No badge from validator.swagger.io, which would send it our document's URL.
-            swagger_ui_parameters={
-                "persistAuthorization": True,
-                "displayOperationId": True,
-                "validatorUrl": None,
-            },
-        )
-    )
-    redoc_page = _no_outside_requests(
-        get_redoc_html(
-            openapi_url="/openapi.json",
-            title="Newsdesk API",
-            redoc_js_url="/static/redoc/redoc.standalone.js",
-            redoc_favicon_url="/static/swagger-ui/favicon-32x32.png",
-            with_google_fonts=False,
-        )
-    )
-
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return swagger_page
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return redoc_page
-
-
-def _no_outside_requests(page: HTMLResponse) -> HTMLResponse:
-    """A Content-Security-Policy that lets the page load nothing from another origin.
-
-    The bundles would: ReDoc's sidebar logo comes from cdn.redoc.ly. The page's own inline
-    script (the Swagger UI set-up) is allowed by its hash, so no other inline script runs.
-    """
-    inline_scripts = re.findall(rb"<script>(.*?)</script>", bytes(page.body), re.DOTALL)
-    script_hashes = "".join(
-        f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
-        for script in inline_scripts
-    )
-    page.headers["Content-Security-Policy"] = (
-        "default-src 'self'; "
-        f"script-src 'self'{script_hashes}; "
-        "style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; "
-        "worker-src 'self' blob:; "
-        "connect-src 'self'; "
-        "base-uri 'none'; "
-        "form-action 'self'; "
-        "frame-ancestors 'self'"
-    )
-    return page

@@ -39,7 +39,7 @@ def route_template(scope: Scope, root_path: str) -> str:
     template = getattr(scope.get("route"), "path_format", None)
     if isinstance(template, str) and template:
         return template
-    # A mounted app (the static files) leaves no route, but extends the root path.
+    # A mounted app leaves no route, but extends the root path.
     mounted = str(scope.get("root_path", ""))[len(root_path) :]
     return f"{mounted}/{{path}}" if mounted else UNMATCHED_ROUTE
 

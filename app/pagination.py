@@ -113,6 +113,13 @@ def parse_fields(raw: str | None, allowed: Sequence[str]) -> frozenset[str] | No
     return frozenset(names | {"id"})
 
 
+def pick_fields(item: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+    """The item with only the keys ``parse_fields`` returned (all of them for None)."""
+    if fields is None:
+        return item
+    return {key: value for key, value in item.items() if key in fields}
+
+
 def sort_columns(keys: Sequence[SortKey]) -> list[ColumnElement[Any]]:
     """The sort expressions, labelled so that a cursor can be read back off a row."""
     return [key.field.column.label(key.label) for key in keys]

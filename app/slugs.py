@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import sqlmodel
 from pydantic import AfterValidator, StringConstraints
 from slugify import slugify
-from sqlalchemy import Column, String, Table, Uuid, delete, insert, or_, select, union_all
+from sqlalchemy import Column, String, Table, Uuid, delete, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
@@ -41,6 +41,9 @@ class SlugRedirect(SQLModel, table=True):
     created_at: datetime = sqlmodel.Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False, default=utcnow)
     )
+
+
+redirects_table = table_of(SlugRedirect)
 
 
 def _not_uuid_shaped(value: str) -> str:
@@ -75,9 +78,9 @@ async def _taken_like(session: AsyncSession, table: Table, kind: str, base: str)
     live = select(table.c.slug.label("slug")).where(
         or_(table.c.slug == base, table.c.slug.like(pattern))
     )
-    old = select(table_of(SlugRedirect).c.slug.label("slug")).where(
-        table_of(SlugRedirect).c.kind == kind,
-        or_(table_of(SlugRedirect).c.slug == base, table_of(SlugRedirect).c.slug.like(pattern)),
+    old = select(redirects_table.c.slug.label("slug")).where(
+        redirects_table.c.kind == kind,
+        or_(redirects_table.c.slug == base, redirects_table.c.slug.like(pattern)),
     )
     rows = await session.execute(union_all(live, old))
     return {row[0] for row in rows}
@@ -105,7 +108,7 @@ async def ensure_slug_free(
     session: AsyncSession, table: Table, kind: str, slug: str, owner_id: uuid.UUID | None = None
 ) -> None:
     """Raise 409 when ``slug`` is used by another resource of this kind, now or before."""
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     live = select(table.c.id).where(table.c.slug == slug)
     old = select(redirects.c.target_id).where(redirects.c.kind == kind, redirects.c.slug == slug)
     owners = {row[0] for row in await session.execute(union_all(live, old))}
@@ -117,7 +120,7 @@ async def record_slug_change(
     session: AsyncSession, kind: str, owner_id: uuid.UUID, old_slug: str, new_slug: str
 ) -> None:
     """Keep the old slug pointing at its owner; taking a slug back clears its redirect."""
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     await session.execute(
         delete(redirects).where(redirects.c.kind == kind, redirects.c.slug == new_slug)
     )
@@ -146,7 +149,7 @@ async def find_current_id(session: AsyncSession, table: Table, kind: str, ref: s
     """The id of the resource ``ref`` names now, following old slugs (and merged ids);
     None when there is none. For refs inside a request body, where a redirect cannot help."""
     ref_id = parse_ref(ref)
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     live = select(table.c.id).where(table.c.id == ref_id if ref_id else table.c.slug == ref)
     old = (
         select(table.c.id)
@@ -159,16 +162,41 @@ async def find_current_id(session: AsyncSession, table: Table, kind: str, ref: s
 async def forget_redirects(session: AsyncSession, kind: str, target_id: uuid.UUID) -> None:
     """Drop the old slugs of a resource that is deleted for good: nothing is left for them
     to point at, so they are free again."""
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     await session.execute(
         delete(redirects).where(redirects.c.kind == kind, redirects.c.target_id == target_id)
+    )
+
+
+async def merge_redirects(
+    session: AsyncSession,
+    kind: str,
+    *,
+    source_id: uuid.UUID,
+    source_slug: str,
+    target_id: uuid.UUID,
+) -> None:
+    """A resource merged into another: its old slugs, its slug and its id all redirect to
+    the one that absorbed it."""
+    redirects = redirects_table
+    await session.execute(
+        update(redirects)
+        .where(redirects.c.kind == kind, redirects.c.target_id == source_id)
+        .values(target_id=target_id)
+    )
+    await session.execute(
+        insert(redirects),
+        [
+            {"kind": kind, "slug": source_slug, "target_id": target_id},
+            {"kind": kind, "slug": str(source_id), "target_id": target_id},
+        ],
     )
 
 
 async def current_slug_for_old(
     session: AsyncSession, table: Table, kind: str, old_slug: str
 ) -> str | None:
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     query = (
         select(table.c.slug)
         .join(redirects, redirects.c.target_id == table.c.id)

@@ -1,5 +1,6 @@
 """A real ``newsdesk serve`` in a subprocess, on a migrated and seeded SQLite file, for
-tests that need a server on a port: a browser, several workers."""
+tests that need a server on a port: a browser, several workers; and a wheel built from the
+tree, installed in a virtual environment of its own, for tests of what a user installs."""
 
 import asyncio
 import os
@@ -7,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,10 +77,16 @@ def running_server(
     extra_env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
     database_url: str | None = None,
+    command: str | None = None,
 ) -> Iterator[Server]:
-    """A server on ``database_url`` as it is, or on a new seeded SQLite file in ``folder``."""
+    """A server on ``database_url`` as it is, or on a new seeded SQLite file in ``folder``.
+
+    ``command`` is the ``newsdesk`` script of another installation (a wheel in a virtual
+    environment of its own); it then runs without ``PYTHONPATH``, on what it installed."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if command is not None:
+        env.pop("PYTHONPATH", None)
     url = database_url or f"sqlite:///{folder / 'server.db'}"
     env |= {"NEWSDESK_DATABASE_URL": url} | (extra_env or {})
     if database_url is None:
@@ -87,7 +95,15 @@ def running_server(
     log = folder / f"server-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [newsdesk_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            [
+                command or newsdesk_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *args,
+            ],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -114,3 +130,60 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a wheel is built from: the files the Dockerfile copies, nothing else.
+SOURCES = ("pyproject.toml", "README.md", "app", "migrations")
+
+
+def run_without_tree(*command: str | Path, cwd: Path) -> str:
+    """Run a command without PYTHONPATH, which may point at the tree: a wheel must stand
+    on its own. Its output; a failure fails the test."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _build_wheel(folder: Path) -> Path:
+    source = folder / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "static")
+            shutil.copytree(ROOT / name, source / name, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    # No build isolation: the build backend comes with the dev tools, so no network.
+    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
+    run_without_tree(
+        *pip, "wheel", ".", "--no-deps", "--no-build-isolation", "-w", folder, cwd=source
+    )
+    (wheel,) = folder.glob("newsdesk-*.whl")
+    return wheel
+
+
+def _install(wheel: Path, folder: Path) -> Path:
+    """A fresh virtual environment holding the wheel; its dependencies are taken from this
+    environment's site-packages (a .pth file) rather than downloaded again."""
+    venv = folder / "venv"
+    run_without_tree(sys.executable, "-m", "venv", "--without-pip", venv, cwd=folder)
+    python = venv / "bin" / "python"
+    site_packages = Path(
+        run_without_tree(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=folder
+        ).strip()
+    )
+    (site_packages / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", python)
+    run_without_tree(*pip, "install", "--no-deps", "--no-index", wheel, cwd=folder)
+    return venv
+
+
+def installed_wheel(folder: Path) -> Path:
+    """A wheel built from the tree, installed in a virtual environment of its own in
+    ``folder``; pass its ``bin/newsdesk`` to ``running_server`` to serve it."""
+    return _install(_build_wheel(folder), folder)

@@ -19,14 +19,13 @@ from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, make_etag
-from app.db import table_of
 from app.entities.models import entities_table as entities
 from app.errors import Conflict, NotFound
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
-from app.slugs import SlugRedirect, parse_ref
+from app.slugs import parse_ref
+from app.slugs import redirects_table as redirects
 
 revisions = revisions_table
-redirects = table_of(SlugRedirect)
 REVISION_SORT = {"version": SortField(revisions.c.version, "int")}
 
 

@@ -41,11 +41,11 @@ from app.articles.service import KIND, add_article, new_article_columns, patch_a
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
-from app.db import is_connection_error, table_of, utcnow
+from app.db import is_connection_error, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import ProblemError
 from app.keys.models import Role
-from app.slugs import SlugRedirect, parse_ref
+from app.slugs import parse_ref, redirects_table
 
 IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
@@ -326,7 +326,7 @@ async def _fresh_lines(
     ]
     if not fresh:
         return []
-    redirects = table_of(SlugRedirect)
+    redirects = redirects_table
     old_slugs = set(
         (
             await session.execute(

@@ -10,6 +10,7 @@ from sqlalchemy import Column, String, Text, Uuid
 from sqlmodel import SQLModel
 
 from app.db import SortableText, UTCDateTime, table_of, utcnow
+from app.pagination import only_id_required
 from app.slugs import MAX_SLUG_LENGTH, Slug
 
 
@@ -90,3 +91,12 @@ class AuthorPublic(AuthorRef):
     article_count: int = Field(description="Published articles with this author.", examples=[12])
     created_at: datetime
     updated_at: datetime
+
+
+class AuthorItem(AuthorPublic):
+    """An author in a list: `fields` may leave out any key but `id`."""
+
+    model_config = ConfigDict(json_schema_extra=only_id_required)
+
+
+AUTHOR_FIELDS = tuple(AuthorPublic.model_fields)

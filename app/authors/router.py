@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.auth import EditorDep, ViewerDep
 from app.authors import service
-from app.authors.models import AuthorCreate, AuthorPublic, AuthorUpdate
+from app.authors.models import AUTHOR_FIELDS, AuthorCreate, AuthorItem, AuthorPublic, AuthorUpdate
 from app.conditional import (
     ContentValidatorsDep,
     NoneMatchDep,
@@ -15,7 +15,7 @@ from app.conditional import (
     tagged_response,
 )
 from app.db import SessionDep, WriteSessionDep
-from app.pagination import ListParams, Page, list_params
+from app.pagination import ListParams, Page, list_params, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 
@@ -28,7 +28,7 @@ router = APIRouter(
     "",
     operation_id="listAuthors",
     summary="List authors",
-    response_model=Page[AuthorPublic],
+    response_model=Page[AuthorItem],
     responses=cached_read_responses() | problem_responses(400, 401, 422, 503),
 )
 async def list_authors(
@@ -45,10 +45,22 @@ async def list_authors(
         str | None,
         Query(description="name (default), article_count, created_at; `-` for descending."),
     ] = None,
+    fields: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated keys to return per item (`id` always).",
+            examples=["slug,name,article_count"],
+        ),
+    ] = None,
 ) -> Response:
     """Alphabetical by default. `email` is shown to editors only."""
     items, next_cursor, total = await service.list_authors(
-        session, params=params, sort=sort, q=q, viewer=viewer
+        session,
+        params=params,
+        sort=sort,
+        q=q,
+        viewer=viewer,
+        fields=parse_fields(fields, AUTHOR_FIELDS),
     )
     return page_response(
         request,

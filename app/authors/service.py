@@ -14,7 +14,14 @@ from app.authors.models import authors_table as authors
 from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, audience, make_etag
 from app.db import utcnow
-from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.pagination import (
+    ListParams,
+    SortField,
+    count_rows,
+    fetch_page,
+    parse_sort,
+    pick_fields,
+)
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
     commit_with_result,
@@ -97,7 +104,13 @@ async def _check_if_match(
 
 
 async def list_authors(
-    session: AsyncSession, *, params: ListParams, sort: str | None, q: str | None, viewer: Viewer
+    session: AsyncSession,
+    *,
+    params: ListParams,
+    sort: str | None,
+    q: str | None,
+    viewer: Viewer,
+    fields: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     keys = parse_sort(sort, sort_fields(), default="name")
     query = select(*PUBLIC_COLUMNS, article_count_column().label("article_count"))
@@ -107,7 +120,8 @@ async def list_authors(
         session, query, keys=keys, id_column=authors.c.id, params=params
     )
     total = await count_rows(session, query) if params.count else None
-    return [author_public(row, viewer) for row in rows], next_cursor, total
+    items = [pick_fields(author_public(row, viewer), fields) for row in rows]
+    return items, next_cursor, total
 
 
 async def find_author_id(session: AsyncSession, ref: str) -> uuid.UUID:

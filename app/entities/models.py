@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
 
 from app.db import SortableText, UTCDateTime, table_of, utcnow
+from app.pagination import only_id_required
 from app.slugs import MAX_SLUG_LENGTH, Slug
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -116,6 +117,15 @@ class EntityPublic(EntityRef):
     article_count: int = Field(description="Published articles tagged with it.", examples=[4])
     created_at: datetime
     updated_at: datetime
+
+
+class EntityItem(EntityPublic):
+    """An entity in a list: `fields` may leave out any key but `id`."""
+
+    model_config = ConfigDict(json_schema_extra=only_id_required)
+
+
+ENTITY_FIELDS = tuple(EntityPublic.model_fields)
 
 
 class MergeRequest(BaseModel):

@@ -16,7 +16,9 @@ from app.db import SessionDep, WriteSessionDep
 from app.entities import service
 from app.entities.extract import extract_entities
 from app.entities.models import (
+    ENTITY_FIELDS,
     EntityCreate,
+    EntityItem,
     EntityPublic,
     EntityType,
     EntityUpdate,
@@ -24,7 +26,7 @@ from app.entities.models import (
     ExtractResult,
     MergeRequest,
 )
-from app.pagination import ListParams, Page, list_params
+from app.pagination import ListParams, Page, list_params, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response, require_json_body
 
@@ -37,7 +39,7 @@ router = APIRouter(
     "",
     operation_id="listEntities",
     summary="List entities",
-    response_model=Page[EntityPublic],
+    response_model=Page[EntityItem],
     responses=cached_read_responses() | problem_responses(400, 401, 422, 503),
 )
 async def list_entities(
@@ -55,10 +57,22 @@ async def list_entities(
         str | None,
         Query(description="name (default), article_count, created_at; `-` for descending."),
     ] = None,
+    fields: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated keys to return per item (`id` always).",
+            examples=["slug,name,type"],
+        ),
+    ] = None,
 ) -> Response:
     """People, organisations, places, topics and events that articles are tagged with."""
     items, next_cursor, total = await service.list_entities(
-        session, params=params, sort=sort, q=q, entity_type=entity_type
+        session,
+        params=params,
+        sort=sort,
+        q=q,
+        entity_type=entity_type,
+        fields=parse_fields(fields, ENTITY_FIELDS),
     )
     return page_response(
         request,

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Tags belong to articles: entities count, release and hand them over through the seam only.
@@ -11,19 +11,26 @@ from app.articles.links import TAGS, published_count, release_articles, retag
 from app.auth import Viewer
 from app.changes import begin_write
 from app.conditional import Validators, WriteConditions, make_etag
-from app.db import table_of, utcnow
+from app.db import utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
 from app.entities.models import entities_table as entities
 from app.errors import ValidationFailed
-from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.pagination import (
+    ListParams,
+    SortField,
+    count_rows,
+    fetch_page,
+    parse_sort,
+    pick_fields,
+)
 from app.search_text import build_search_text, matches_prefix
 from app.slugs import (
-    SlugRedirect,
     commit_with_result,
     ensure_slug_free,
     find_current_id,
     forget_redirects,
     generate_slug,
+    merge_redirects,
     record_slug_change,
     resolve_ref,
 )
@@ -97,6 +104,7 @@ async def list_entities(
     sort: str | None,
     q: str | None,
     entity_type: EntityType | None,
+    fields: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     keys = parse_sort(sort, sort_fields(), default="name")
     query = _public_query()
@@ -108,7 +116,7 @@ async def list_entities(
         session, query, keys=keys, id_column=entities.c.id, params=params
     )
     total = await count_rows(session, query) if params.count else None
-    return [entity_public(row) for row in rows], next_cursor, total
+    return [pick_fields(entity_public(row), fields) for row in rows], next_cursor, total
 
 
 async def find_entity_id(session: AsyncSession, ref: str) -> uuid.UUID:
@@ -219,18 +227,8 @@ async def merge_entity(
 
     await retag(session, source_id, target_id, key_name=viewer.key_name)
 
-    redirects = table_of(SlugRedirect)
-    await session.execute(
-        update(redirects)
-        .where(redirects.c.kind == KIND, redirects.c.target_id == source_id)
-        .values(target_id=target_id)
-    )
-    await session.execute(
-        insert(redirects),
-        [
-            {"kind": KIND, "slug": source.slug, "target_id": target_id},
-            {"kind": KIND, "slug": str(source_id), "target_id": target_id},
-        ],
+    await merge_redirects(
+        session, KIND, source_id=source_id, source_slug=source.slug, target_id=target_id
     )
     target.aliases = merged_aliases(target, source)
     target.search_text = build_search_text(target.name, *target.aliases)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Boolean, Column, String, Uuid
 from sqlmodel import SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, table_of, utcnow
 
 
 class Role(StrEnum):
@@ -32,6 +32,9 @@ class ApiKey(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     revoked_at: datetime | None = sqlmodel.Field(default=None, sa_column=Column(UTCDateTime))
+
+
+api_keys_table = table_of(ApiKey)
 
 
 class KeyCreate(BaseModel):

@@ -8,13 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import hash_key, new_secret
-from app.db import table_of, utcnow
+from app.db import utcnow
 from app.errors import BadRequest, NotFound
 from app.keys.models import ApiKey, Role
+from app.keys.models import api_keys_table as keys
 from app.pagination import ListParams
 
 BOOTSTRAP_NAME = "bootstrap admin"
-keys = table_of(ApiKey)
 
 
 def visible_prefix(secret: str) -> str:

@@ -1,5 +1,6 @@
 """Authors: create, read, update, delete, search and sort."""
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
@@ -99,3 +100,39 @@ def test_a_bad_force_value_is_a_documented_problem(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     declared = document["paths"]["/v1/authors/{ref}"]["delete"]["responses"]["422"]
     assert "application/problem+json" in declared["content"]
+
+
+def test_fields_picks_the_keys_of_each_listed_author(client: TestClient) -> None:
+    make_author(client, name="Brian Mutua", email="brian@example.com")
+    make_author(client, name="Achieng Odhiambo")
+    page = client.get("/v1/authors?fields=name,article_count").json()
+    assert [set(item) for item in page["data"]] == [{"id", "name", "article_count"}] * 2
+    assert [item["name"] for item in page["data"]] == ["Achieng Odhiambo", "Brian Mutua"]
+    # email stays an editor's field, whatever fields asks.
+    assert client.get("/v1/authors?fields=email").json()["data"] == [
+        {"id": item["id"]} for item in page["data"]
+    ]
+    shown = client.get("/v1/authors?fields=email", headers=EDITOR).json()["data"]
+    assert [item.get("email") for item in shown] == [None, "brian@example.com"]
+    # No fields, or an empty one, is every key, as before.
+    assert "bio" in client.get("/v1/authors?fields=").json()["data"][0]
+
+
+def test_fields_with_an_unknown_name_is_a_422(client: TestClient) -> None:
+    make_author(client, name="Brian Mutua")
+    response = client.get("/v1/authors?fields=name,headline")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"] == ["query", "fields"]
+    assert "headline" in response.json()["detail"]
+
+
+def test_listed_authors_with_fields_match_the_documented_schema(client: TestClient) -> None:
+    make_author(client, name="Brian Mutua")
+    document = client.get("/openapi.json").json()
+    listing = document["paths"]["/v1/authors"]["get"]["responses"]["200"]
+    schema = listing["content"]["application/json"]["schema"] | {
+        "components": document["components"]
+    }
+    jsonschema.validate(client.get("/v1/authors?fields=slug").json(), schema)
+    jsonschema.validate(client.get("/v1/authors").json(), schema)

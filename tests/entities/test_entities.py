@@ -1,5 +1,6 @@
 """Entities: types, aliases, search, counts, deletion."""
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
@@ -94,3 +95,34 @@ def test_a_bad_force_value_is_a_documented_problem(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     declared = document["paths"]["/v1/entities/{ref}"]["delete"]["responses"]["422"]
     assert "application/problem+json" in declared["content"]
+
+
+def test_fields_picks_the_keys_of_each_listed_entity(client: TestClient) -> None:
+    make_entity(client, name="Kenya", type="place", aliases=["Republic of Kenya"])
+    make_entity(client, name="William Ruto", type="person")
+    page = client.get("/v1/entities?fields=name,type&sort=name").json()
+    assert page["data"] == [
+        {"id": page["data"][0]["id"], "name": "Kenya", "type": "place"},
+        {"id": page["data"][1]["id"], "name": "William Ruto", "type": "person"},
+    ]
+    assert client.get("/v1/entities?type=place&fields=aliases").json()["data"] == [
+        {"id": page["data"][0]["id"], "aliases": ["Republic of Kenya"]}
+    ]
+
+
+def test_fields_with_an_unknown_name_is_a_422(client: TestClient) -> None:
+    response = client.get("/v1/entities?fields=name,email")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"] == ["query", "fields"]
+
+
+def test_listed_entities_with_fields_match_the_documented_schema(client: TestClient) -> None:
+    make_entity(client, name="Kenya", type="place")
+    document = client.get("/openapi.json").json()
+    listing = document["paths"]["/v1/entities"]["get"]["responses"]["200"]
+    schema = listing["content"]["application/json"]["schema"] | {
+        "components": document["components"]
+    }
+    jsonschema.validate(client.get("/v1/entities?fields=type").json(), schema)
+    jsonschema.validate(client.get("/v1/entities").json(), schema)

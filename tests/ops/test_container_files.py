@@ -58,6 +58,14 @@ def test_image_is_multi_stage_on_python_slim_and_runs_unprivileged() -> None:
     assert "--workers" not in command
 
 
+def test_image_build_checks_the_docs_assets_it_serves() -> None:
+    """No fetch step: the assets come with a dependency, and the build fails if the
+    installed package cannot find one of them."""
+    runs = " ".join(args for keyword, args in instructions() if keyword == "RUN")
+    assert "asset_path" in runs
+    assert "fetch-docs-assets" not in DOCKERFILE.read_text()
+
+
 def test_dockerignore_keeps_local_state_out() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert "*" in ignored  # everything is out unless listed

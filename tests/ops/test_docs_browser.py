@@ -1,5 +1,6 @@
-"""The API docs in a real browser: Debian's Chromium driven by Playwright, against a
-running server with the demo data, with nothing fetched from anywhere but the server."""
+"""The API docs in a real browser: Debian's Chromium driven by Playwright, against a server
+installed from a wheel built from the tree (as a user installs it) with the demo data, with
+nothing fetched from anywhere but the server."""
 
 import os
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import missing
-from tests.servers import Server, running_server
+from tests.servers import Server, installed_wheel, running_server
 
 CHROMIUM = Path(os.environ.get("NEWSDESK_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -35,7 +36,9 @@ def chromium() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("docs-server")) as running:
+    installed = installed_wheel(tmp_path_factory.mktemp("docs-wheel"))
+    command = str(installed / "bin" / "newsdesk")
+    with running_server(tmp_path_factory.mktemp("docs-server"), command=command) as running:
         yield running
 
 
