@@ -331,7 +331,8 @@ class ResponseCache:
             last_modified=parse_http_date(headers.get("last-modified")),
             route=scope["route"],
         )
-        if stored.status in _CACHEABLE_STATUS and "set-cookie" not in headers:
+        private = "private" in headers.get("cache-control", "")
+        if stored.status in _CACHEABLE_STATUS and "set-cookie" not in headers and not private:
             self.store.put(key, stored)
         else:
             self.store.discard(key)

@@ -16,7 +16,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import get_settings
-from app.db import create_engine, is_connection_error, make_write_sessionmaker
+from app.db import (
+    create_engine,
+    is_connection_error,
+    make_sessionmaker,
+    make_write_sessionmaker,
+)
+from app.instance import load_instance_secret
 from app.keys.models import Role
 from app.schema import NotMigrated, ensure_migrated, upgrade
 
@@ -60,6 +66,9 @@ def _run(action: Callable[[AsyncEngine], Awaitable[T]], *, needs_schema: bool = 
         async with _engine() as engine:
             if needs_schema:
                 await ensure_migrated(engine)
+                # What the command does may make an ETag, keyed with the instance secret.
+                async with make_sessionmaker(engine)() as session:
+                    await load_instance_secret(session)
             return await action(engine)
 
     try:
@@ -155,6 +164,41 @@ def _metrics_folder(workers: int) -> Iterator[None]:
 
 
 @cli.command()
+def worker() -> None:
+    """Send webhook deliveries, for deployments that run `newsdesk serve` with
+    NEWSDESK_WEBHOOK_SENDER=false; run as many as you like (each delivery has one sender at
+    a time). Stops on SIGINT or SIGTERM."""
+    import logging.config
+    import signal
+
+    from app.db import make_sessionmaker
+    from app.logs import logging_config
+    from app.webhooks.runner import WebhookRunner
+
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(settings.log_level))
+
+    async def action(engine: AsyncEngine) -> None:
+        runner = WebhookRunner(
+            sessionmaker=make_sessionmaker(engine),
+            write_sessionmaker=make_write_sessionmaker(engine),
+            settings=settings,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stopping_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stopping_signal, stop.set)
+        runner.start()
+        typer.echo("Sending webhook deliveries; stop with Ctrl-C.", err=True)
+        try:
+            await stop.wait()
+        finally:
+            await runner.close()
+
+    _run(action)
+
+
+@cli.command()
 def seed() -> None:
     """Load the demo data: the worked example and a few more stories (idempotent)."""
     from app.demo.load import load_demo
@@ -176,7 +220,6 @@ def export_articles(
 ) -> None:
     """Write every article not in the trash as NDJSON, one a line, ordered by slug."""
     from app.articles.transfer import export_lines
-    from app.db import make_sessionmaker
 
     show_progress = sys.stderr.isatty() and (file is not None or not sys.stdout.isatty())
 

@@ -5,7 +5,8 @@ Every tag Newsdesk sends is strong: the same tag always means byte-for-byte the 
 representation. Tags are computed from a few cheap values that change whenever the
 representation does (an article's version and the names of its authors and entities, an
 author's row, the content counter for lists), never by hashing a rendered body, so a
-``304`` costs one small query.
+``304`` costs one small query. The hash is keyed with the instance secret (``app.instance``),
+so those values can neither be guessed into a tag nor read back out of one.
 """
 
 import hashlib
@@ -24,16 +25,23 @@ from app.auth import Viewer, ViewerDep
 from app.changes import content_version_table
 from app.db import SessionDep, utcnow
 from app.errors import NotModified, PreconditionFailed
+from app.instance import instance_secret
 
 ANY = "*"
 
 
 def make_etag(*parts: Any) -> str:
-    """A strong entity tag over ``parts`` (their ``str`` forms, in order)."""
-    digest = hashlib.blake2b(digest_size=16)
+    """A strong entity tag over ``parts`` (their ``str`` forms, in order), keyed with the
+    instance secret: the same parts give the same tag in every worker, yet nobody without
+    the secret can compute a tag from guessed values or learn the values from a tag (a
+    list's tag covers the write counter and the next embargo time). Every tag Newsdesk
+    sends is made here."""
+    digest = hashlib.blake2b(key=instance_secret(), digest_size=16)
     for part in parts:
-        digest.update(str(part).encode())
-        digest.update(b"\x1f")
+        text = str(part).encode()
+        # Each part prefixed by its length: no two lists of parts hash the same bytes.
+        digest.update(len(text).to_bytes(8, "big"))
+        digest.update(text)
     return f'"{digest.hexdigest()}"'
 
 
@@ -47,9 +55,11 @@ def parse_http_date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # A date that cannot be read (or falls off the calendar in UTC) is ignored, as
+        # RFC 9110 asks of an invalid If-Modified-Since.
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def parse_entity_tags(value: str | None) -> tuple[str, ...] | None:

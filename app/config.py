@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./newsdesk.db"
+# Seconds before each retry of a webhook delivery: the first within 10 s, then growing.
+DEFAULT_RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600, 7200, 14400)
 
 
 class Settings(BaseSettings):
@@ -47,6 +49,31 @@ class Settings(BaseSettings):
     workers: int = Field(
         1, ge=1, description="Worker processes of `newsdesk serve` when --workers is not given."
     )
+    webhook_sender: bool = Field(
+        True,
+        description="Send webhook deliveries from `newsdesk serve`; turn off where "
+        "`newsdesk worker` sends them instead.",
+    )
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on loopback, private and link-local addresses."
+    )
+    webhook_timeout: float = Field(
+        10.0, gt=0, description="Seconds a receiver has to answer one delivery attempt."
+    )
+    webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [float(delay) for delay in DEFAULT_RETRY_DELAYS],
+        description="Comma-separated seconds between a failed attempt and the next; the "
+        "last delay repeats.",
+    )
+    webhook_retry_for: float = Field(
+        86400.0, gt=0, description="Seconds after which an undelivered message is `failed`."
+    )
+    webhook_poll_interval: float = Field(
+        1.0, gt=0, description="Seconds between looks for due deliveries made elsewhere."
+    )
+    webhook_concurrency: int = Field(
+        10, ge=1, description="Deliveries each sender has in flight at once."
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -66,6 +93,20 @@ class Settings(BaseSettings):
     def split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("webhook_retry_delays", mode="before")
+    @classmethod
+    def split_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(delay) for delay in value.split(",") if delay.strip()]
+        return value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def usable_delays(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 0 for delay in value):
+            raise ValueError("give at least one delay, none negative")
         return value
 
     @field_validator("allowed_hosts")

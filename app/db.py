@@ -157,8 +157,38 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 
 
+# What the databases say when one statement is over their limits (SQLite's expression
+# depth and bound parameters, PostgreSQL's stack depth, parser memory and argument count).
+# SQLite reports these as OperationalError, the class of its outages; they are the
+# request's doing.
+_STATEMENT_LIMIT_MESSAGES = (
+    "expression tree is too large",
+    "too many sql variables",
+    "too many terms in compound select",
+    "parser stack overflow",
+    "too many arguments on function",
+    "pattern too complex",
+    "string or blob too big",
+    "stack depth limit exceeded",
+    "memory exhausted at or near",
+    "statement is too complex",
+    "number of query arguments cannot exceed",
+)
+
+
+def is_statement_too_big(exc: BaseException) -> bool:
+    """True when the database refused one statement for its size or depth: a request
+    that asks too much, not an outage."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    message = str(exc.orig).lower()
+    return any(known in message for known in _STATEMENT_LIMIT_MESSAGES)
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True for failures that mean the database cannot be reached right now."""
+    if is_statement_too_big(exc):
+        return False
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     if isinstance(exc, OperationalError | OSError | ConnectionError | TimeoutError):

@@ -65,5 +65,7 @@ def logging_config(level: str) -> dict[str, Any]:
             "newsdesk": {"level": level_name},
             "uvicorn": {"level": level_name},
             "uvicorn.access": {"handlers": [], "propagate": False},
+            # One line per webhook attempt comes from newsdesk.webhooks, with its outcome.
+            "httpx": {"level": "WARNING"},
         },
     }

@@ -4,7 +4,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.articles.feeds import router as feeds_router
@@ -15,14 +15,18 @@ from app.config import Settings, get_settings
 from app.db import create_engine, is_connection_error, make_sessionmaker, make_write_sessionmaker
 from app.docs import install_docs
 from app.entities.router import router as entities_router
+from app.instance import ensure_instance_secret, load_instance_secret
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
 from app.openapi import DESCRIPTION, TAGS, install_openapi
 from app.ops import router as ops_router
+from app.previews.router import router as previews_router
 from app.problems import install_error_handlers
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
+from app.webhooks.router import router as webhooks_router
+from app.webhooks.runner import WebhookRunner
 
 logger = logging.getLogger("newsdesk")
 
@@ -35,9 +39,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
     app.state.content_clock = None
+    webhooks = WebhookRunner(
+        sessionmaker=app.state.sessionmaker,
+        write_sessionmaker=app.state.write_sessionmaker,
+        settings=settings,
+    )
+    app.state.webhooks = webhooks
     try:
         await ensure_migrated(engine)
         async with app.state.sessionmaker() as session:
+            await load_instance_secret(session)
             admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
             await ensure_bootstrap_key(session, admin_key)
         if settings.response_cache_bytes:
@@ -45,13 +56,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:
         if not is_connection_error(exc):
             await engine.dispose()
+            await webhooks.client.aclose()
             raise
         # Start anyway: /readyz says 503 and requests recover once the database is back.
         logger.warning("database unreachable at start-up; serving 503 until it answers")
+    if settings.webhook_sender:
+        webhooks.start()
     yield
+    await webhooks.close()
     if app.state.content_clock is not None:
         await app.state.content_clock.close()
     await engine.dispose()
+
+
+async def instance_secret_loaded(request: Request) -> None:
+    """Load the instance secret on a request after a start-up without the database; a
+    loaded secret costs nothing here."""
+    await ensure_instance_secret(request.app.state.sessionmaker)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,7 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        dependencies=[Depends(refuse_nul_in_url), Depends(refuse_repeated_parameters)],
+        dependencies=[
+            Depends(refuse_nul_in_url),
+            Depends(refuse_repeated_parameters),
+            Depends(instance_secret_loaded),
+        ],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -103,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         entities_router,
         feeds_router,
         keys_router,
+        previews_router,
+        webhooks_router,
         ops_router,
     ):
         app.include_router(router)

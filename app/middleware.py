@@ -134,7 +134,9 @@ class RequestPlumbing:
                 if authenticated:
                     headers["Cache-Control"] = "private, no-store"
                 elif public_read and status in _CACHEABLE_STATUS:
-                    headers["Cache-Control"] = self.public_cache
+                    # A response that says it is private (a preview link) stays so.
+                    if "private" not in headers.get("cache-control", ""):
+                        headers["Cache-Control"] = self.public_cache
                 elif "cache-control" not in headers and not scope["path"].startswith("/static/"):
                     headers["Cache-Control"] = "no-store"
                 if scope["path"].startswith("/v1/") and scope["method"] in {"GET", "HEAD"}:

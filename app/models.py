@@ -6,8 +6,10 @@ from app.articles.models import Article, ArticleAuthor, ArticleEntity, ArticleRe
 from app.authors.models import Author
 from app.changes import ContentVersion
 from app.entities.models import Entity
+from app.instance import InstanceSecret
 from app.keys.models import ApiKey
 from app.slugs import SlugRedirect
+from app.webhooks.models import WebhookDelivery, WebhookDispatch, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -20,6 +22,10 @@ __all__ = [
     "Author",
     "ContentVersion",
     "Entity",
+    "InstanceSecret",
     "SlugRedirect",
+    "WebhookDelivery",
+    "WebhookDispatch",
+    "WebhookSubscription",
     "metadata",
 ]

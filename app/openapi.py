@@ -38,6 +38,11 @@ over the size limit (1 MiB by default) is answered `413`, on every path. A query
 that takes one value and is given twice (`limit=2&limit=3`) is a `422`; `author` and
 `entity` are the ones meant to repeat.
 
+**Webhooks and previews.** Admins subscribe a URL to change events; each message is
+signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
+`webhook-signature`) and sent at least once, retried for a day. Editors make preview links
+that show a draft to anyone holding them, uncached and unindexed, until they expire.
+
 **Clients.** Operation ids are stable, so code generated from this document keeps its
 names from one release to the next. `newsdesk openapi --output openapi.json` writes this
 document without a database.
@@ -60,6 +65,11 @@ TAGS = [
         "description": "Atom 1.0 and RSS 2.0 feeds of the newest published articles.",
     },
     {"name": "keys", "description": "API keys (admins only). Only hashes are stored."},
+    {
+        "name": "webhooks",
+        "description": "Subscriptions that get change-log events POSTed to a URL, signed per "
+        "the Standard Webhooks specification, with a delivery log (admins only).",
+    },
     {"name": "operations", "description": "Liveness, readiness and metrics."},
 ]
 

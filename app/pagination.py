@@ -3,10 +3,11 @@ plus id, ``fields`` selection and the ``{"data", "meta"}`` envelope."""
 
 import base64
 import binascii
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
@@ -177,17 +178,32 @@ def encode_cursor(keys: Sequence[SortKey], row: Mapping[str, Any], row_id: Any) 
     return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
 
 
+# Every integer a list sorts by (a version, a count) fits a signed 32-bit column; a cursor
+# value outside it was not made here, and the database would refuse to bind it.
+_CURSOR_INT_MIN, _CURSOR_INT_MAX = -(2**31), 2**31 - 1
+
+
 def _decode_value(value: Any, kind: Kind) -> Any:
+    """One sort value of a cursor, checked so that the database can take it: a value
+    that fits the sort's type but not the column (an integer past 2^31, a time that falls
+    outside the years 1-9999 in UTC, a NUL in text) raises ``ValueError`` like any other
+    value that was not made here."""
     if value is None:
         return None
     if kind == "datetime" and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if kind == "str" and isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if kind == "str" and isinstance(value, str) and "\x00" not in value:
         return value
     if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        if not _CURSOR_INT_MIN <= value <= _CURSOR_INT_MAX:
+            raise ValueError("cursor value out of range")
         return value
     if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError("cursor value out of range")
+        return number
     raise ValueError("cursor value of the wrong type")
 
 
@@ -207,7 +223,14 @@ def decode_cursor(token: str, keys: Sequence[SortKey]) -> list[Any]:
         ]
         decoded.append(uuid.UUID(hex=values[-1]))
         return decoded
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        binascii.Error,
+    ) as exc:
         raise BadRequest("The cursor is not valid for this list; start again without one.") from exc
 
 

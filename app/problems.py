@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match, compile_path
 
-from app.db import is_connection_error
+from app.db import is_connection_error, is_statement_too_big
 from app.errors import Moved, NotModified, ProblemError
 
 logger = logging.getLogger("newsdesk.errors")
@@ -225,6 +225,17 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if is_statement_too_big(exc):
+        logger.warning("statement over the database's limits: %s", type(exc).__name__)
+        detail = "The request asks for more than one query can hold; ask with fewer values."
+        return problem_response(
+            422,
+            detail,
+            type_name="validation-error",
+            instance=request.url.path,
+            errors=[{"loc": ["request"], "msg": detail, "type": "too_complex"}],
+            headers=_request_id_header(request),
+        )
     if is_connection_error(exc):
         return await handle_database_error(request, exc)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)

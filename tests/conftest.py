@@ -43,7 +43,7 @@ EDITOR_KEY = "nd_test_editor_key_0123456789abcdefghijklmnop"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 EDITOR = {"Authorization": f"Bearer {EDITOR_KEY}"}
 PG_URL_ENV = "NEWSDESK_TEST_DATABASE_URL"
-KEPT_TABLES = {"alembic_version", "content_version"}
+KEPT_TABLES = {"alembic_version", "content_version", "instance_secret"}
 
 
 CACHE_MODES = ("on", "off")
@@ -236,6 +236,8 @@ def backend(database_url: str, cache_mode: str) -> Iterator[Backend]:
         database_url=database_url,
         admin_key=ADMIN_KEY,
         cache_max_age=60,
+        # No webhook sender in the test app: tests that send run a real server for that.
+        webhook_sender=False,
         # 0 is how a deployment turns the cache off: the app answers every request itself.
         response_cache_bytes=CACHE_DEFAULT_BYTES if cache_mode == "on" else 0,
     )

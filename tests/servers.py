@@ -51,6 +51,7 @@ class Server:
     url: str
     log: Path
     env: dict[str, str]
+    process: "subprocess.Popen[bytes] | None" = None
 
     def log_lines(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").splitlines()
@@ -122,7 +123,7 @@ def running_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"newsdesk serve did not answer:\n{log.read_text()}")
             time.sleep(0.2)
-        yield Server(base_url, log, env)
+        yield Server(base_url, log, env, process)
     finally:
         process.terminate()
         try:

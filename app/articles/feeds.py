@@ -9,6 +9,7 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.articles.params import REFS_LIMIT_DOC, filter_ref_groups
 from app.articles.service import (
     SUMMARY_COLUMNS,
     ArticleFilters,
@@ -44,17 +45,13 @@ async def newest_articles(
     return rows, bylines, tags
 
 
-def _refs(values: list[str] | None) -> list[list[str]]:
-    groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values or []]
-    return [group for group in groups if group]
-
-
 def feed_filters(
     author: Annotated[
         list[str],
         Query(
             default_factory=list,
-            description="Author refs joined by `,` (any of them); repeat to require all.",
+            description="Author refs joined by `,` (any of them); repeat to require all."
+            + REFS_LIMIT_DOC,
             examples=[["capital-news-reporter"]],
         ),
     ],
@@ -63,13 +60,14 @@ def feed_filters(
         Query(
             default_factory=list,
             description="Entity refs joined by `,` (any of them); repeat to require all: "
-            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
+            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan)." + REFS_LIMIT_DOC,
             examples=[["kenya", "haiti,sudan"]],
         ),
     ],
     section: Annotated[str | None, Query(examples=["politics"])] = None,
 ) -> ArticleFilters:
-    return ArticleFilters(authors=_refs(author), entities=_refs(entity), section=section or None)
+    authors, entities = filter_ref_groups(author, entity)
+    return ArticleFilters(authors=authors, entities=entities, section=section or None)
 
 
 FeedFiltersDep = Annotated[ArticleFilters, Depends(feed_filters)]

@@ -141,7 +141,7 @@ async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> di
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
     await begin_write(session)
-    row = await service.get_existing_row(session, ref)
+    row = await service.get_existing_row(session, ref, viewer)
     if row.deleted_at is not None:
         await session.execute(
             update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)

@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
 
+from app.articles.render import LIMITS_DOC as BODY_LIMITS_DOC
+from app.articles.render import MAX_BODY_CHARS
 from app.authors.models import AuthorRef
 from app.db import SortableText, UTCDateTime, table_of, utcnow
 from app.entities.models import EntityRef
@@ -166,9 +168,14 @@ def canonical_language(tag: str) -> str:
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
+    """The time in UTC; one that falls outside the years 1-9999 there (such as
+    9999-12-31T23:59:59-23:59) is a ``ValueError``, which validation reports as a 422."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("must fall between the years 1 and 9999 once moved to UTC") from exc
 
 
 LanguageTag = Annotated[
@@ -297,7 +304,7 @@ ARTICLE_EXAMPLE: dict[str, Any] = {
     "updated_at": "2024-11-08T18:29:12Z",
 }
 Headline = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Body = Annotated[str, StringConstraints(max_length=500_000)]
+Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
 Authors = Annotated[list[Ref], Field(max_length=50)]
 Entities = Annotated[list[Ref], Field(max_length=500)]
 
@@ -345,7 +352,7 @@ class ArticleCreate(ArticleWrite):
 
     headline: Headline = Field(examples=[HEADLINE_EXAMPLE])
     slug: Slug | None = Field(None, examples=["ruto-congratulates-trump-in-phone-call"])
-    body: Body = Field("", description="Markdown (CommonMark).")
+    body: Body = Field("", description="Markdown (CommonMark). " + BODY_LIMITS_DOC)
     language: LanguageTag = Field("en", examples=["en"])
     status: ArticleStatus = Field(ArticleStatus.draft, examples=["published"])
     image: ArticleImage | None = None
@@ -358,7 +365,7 @@ class ArticleUpdate(ArticleWrite):
 
     headline: Headline | MISSING = Field(MISSING, examples=[HEADLINE_EXAMPLE])
     slug: Slug | MISSING = Field(MISSING, examples=["ruto-congratulates-trump-in-phone-call"])
-    body: Body | MISSING = Field(MISSING, description="Markdown (CommonMark).")
+    body: Body | MISSING = Field(MISSING, description="Markdown (CommonMark). " + BODY_LIMITS_DOC)
     language: LanguageTag | MISSING = Field(MISSING, examples=["en"])
     status: ArticleStatus | MISSING = Field(MISSING, examples=["published"])
     image: ArticleImagePatch | MISSING | None = MISSING

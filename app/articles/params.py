@@ -33,18 +33,48 @@ def parse_instant(value: str | None, name: str) -> datetime | None:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         instant = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError as exc:
+        # A time near either end of the calendar may fall outside it once moved to UTC
+        # (9999-12-31T23:59:59-23:59): OverflowError, a value out of range like any other.
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise ValidationFailed(
-            f"{name} must be a date (2024-11-08) or a timestamp (2024-11-08T18:30:00Z).",
+            f"{name} must be a date (2024-11-08) or a timestamp (2024-11-08T18:30:00Z) "
+            "between the years 1 and 9999 in UTC.",
             loc=["query", name],
             error_type="datetime_parsing",
         ) from exc
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+# Author and entity refs one list request may name, all `author` and `entity` values
+# together. Each ref adds terms to the query: thousands of them cost seconds of CPU and
+# overflow SQLite's expression depth, and no front end needs more than a few.
+MAX_FILTER_REFS = 50
+REFS_LIMIT_DOC = (
+    f" At most {MAX_FILTER_REFS} author and entity refs in all (and at most {MAX_FILTER_REFS} "
+    "`author` and `entity` parameters) per request; more is a `422`."
+)
 
 
 def split_refs(values: list[str] | None) -> list[list[str]]:
     groups = [[ref.strip() for ref in value.split(",") if ref.strip()] for value in values or []]
     return [group for group in groups if group]
+
+
+def filter_ref_groups(
+    author: list[str], entity: list[str]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The ``author`` and ``entity`` parameter values as groups of refs (``,`` joins refs
+    of one group); a 422 when they name more refs, or repeat more often, than
+    ``MAX_FILTER_REFS``."""
+    authors, tags = split_refs(author), split_refs(entity)
+    named = sum(len(group) for group in (*authors, *tags))
+    if max(named, len(author) + len(entity)) > MAX_FILTER_REFS:
+        raise ValidationFailed(
+            f"Name at most {MAX_FILTER_REFS} author and entity refs in one request.",
+            loc=["query", "entity" if entity else "author"],
+            error_type="too_many_refs",
+        )
+    return authors, tags
 
 
 def parse_statuses(value: str | None) -> list[ShownStatus]:
@@ -70,7 +100,7 @@ def article_filters(
         Query(
             default_factory=list,
             description="Author refs joined by `,` (any of them); repeat the parameter to "
-            "require all groups.",
+            "require all groups." + REFS_LIMIT_DOC,
             examples=[["capital-news-reporter"]],
         ),
     ],
@@ -79,7 +109,7 @@ def article_filters(
         Query(
             default_factory=list,
             description="Entity refs joined by `,` (any of them); repeat to require all: "
-            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan).",
+            "`entity=kenya&entity=haiti,sudan` is Kenya and (Haiti or Sudan)." + REFS_LIMIT_DOC,
             examples=[["kenya", "haiti,sudan"]],
         ),
     ],
@@ -128,9 +158,10 @@ def article_filters(
                 loc=["query", "language"],
                 error_type="language",
             ) from exc
+    authors, entities = filter_ref_groups(author, entity)
     return service.ArticleFilters(
-        authors=split_refs(author),
-        entities=split_refs(entity),
+        authors=authors,
+        entities=entities,
         entity_type=entity_type.value if entity_type else None,
         section=section or None,
         language=language or None,
@@ -173,5 +204,11 @@ SearchQuery = Annotated[
         examples=['"haiti mission" kenya -sudan'],
     ),
 ]
-VersionPath = Annotated[int, Path(ge=1, description="A version number of the article.")]
+# Versions are 32-bit integers in the database: a larger number names no version, and is
+# refused before it reaches a query the database could not bind.
+MAX_VERSION = 2**31 - 1
+VersionPath = Annotated[
+    int,
+    Path(ge=1, le=MAX_VERSION, description="A version number of the article (1 to 2147483647)."),
+]
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="How many, 1–100.")]

@@ -1,5 +1,14 @@
-"""Markdown body → sanitised HTML, plain text, word count and reading time."""
+"""Markdown body → sanitised HTML, plain text, word count and reading time.
 
+Rendering is CPU work that grows with the body, so writes run it in a thread, before their
+transaction begins, and refuse with a ``422`` what would take too long: a body over
+``MAX_BODY_CHARS``, one whose HTML nests deeper than ``MAX_NESTING_DEPTH`` (the HTML
+parser of the sanitiser spends time proportional to the depth on every element, so deep
+nesting is quadratic: 20,000 nested ``>`` took seconds), and one whose HTML grows past
+``MAX_HTML_CHARS`` (a character of Markdown can become 27 of HTML).
+"""
+
+import asyncio
 import html
 import math
 import re
@@ -9,7 +18,17 @@ import cmarkgfm
 import nh3
 from cmarkgfm.cmark import Options
 
+from app.errors import ValidationFailed
+
 WORDS_PER_MINUTE = 200
+MAX_BODY_CHARS = 500_000
+MAX_NESTING_DEPTH = 64
+MAX_HTML_CHARS = 2_000_000
+LIMITS_DOC = (
+    f"At most {MAX_BODY_CHARS:,} characters; its HTML may nest at most {MAX_NESTING_DEPTH} "
+    f"elements deep (block quotes, lists, raw HTML) and be at most {MAX_HTML_CHARS:,} "
+    "characters long. A body over these limits is a `422`."
+)
 
 # CommonMark (cmark, the reference implementation, about twenty times faster than a pure
 # Python parser) with tables, and with raw HTML kept: whatever HTML the author writes, and
@@ -85,10 +104,78 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def render_body(markdown: str) -> RenderedBody:
-    rendered = cmarkgfm.markdown_to_html_with_extensions(
+# The start or end of an element in the HTML cmark writes. Only the name is read, never
+# up to the closing ">", so that a scan stays linear whatever the text holds.
+_TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+# Elements that hold no content, and those whose end tag may be left out: the HTML parser
+# closes the latter by itself, so counting them could only overstate the depth.
+_NOT_NESTING = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody",
+    "tfoot", "option", "optgroup", "rb", "rt", "rp", "rtc", "colgroup", "caption",
+}  # fmt: skip
+
+
+def nesting_depth(raw_html: str, *, stop_above: int = MAX_NESTING_DEPTH) -> int:
+    """How deep the elements of ``raw_html`` nest (stopping early once past
+    ``stop_above``): a start tag opens an element, an end tag closes the innermost open
+    element of its name and every one inside it, an end tag with no open element is
+    ignored, as the HTML parser does."""
+    stack: list[str] = []
+    open_count: dict[str, int] = {}
+    deepest = 0
+    for match in _TAG_START.finditer(raw_html):
+        name = match.group(2).lower()
+        if name in _NOT_NESTING:
+            continue
+        if not match.group(1):
+            stack.append(name)
+            open_count[name] = open_count.get(name, 0) + 1
+            deepest = max(deepest, len(stack))
+            if deepest > stop_above:
+                break
+        elif open_count.get(name):
+            while True:
+                closed = stack.pop()
+                open_count[closed] -= 1
+                if closed == name:
+                    break
+    return deepest
+
+
+def _refuse(detail: str, error_type: str) -> ValidationFailed:
+    return ValidationFailed(detail, loc=["body", "body"], error_type=error_type)
+
+
+def markdown_to_html(markdown: str) -> str:
+    """The unsanitised HTML of a body, or a 422 when the body is over the limits."""
+    if len(markdown) > MAX_BODY_CHARS:
+        raise _refuse(f"body may be at most {MAX_BODY_CHARS:,} characters.", "string_too_long")
+    rendered: str = cmarkgfm.markdown_to_html_with_extensions(
         markdown, options=_MARKDOWN_OPTIONS, extensions=_MARKDOWN_EXTENSIONS
     )
+    if len(rendered) > MAX_HTML_CHARS:
+        raise _refuse(
+            f"body renders to more than {MAX_HTML_CHARS:,} characters of HTML.", "body_too_large"
+        )
+    if nesting_depth(rendered) > MAX_NESTING_DEPTH:
+        raise _refuse(
+            f"body nests more than {MAX_NESTING_DEPTH} levels deep (block quotes, lists or "
+            "HTML elements inside one another).",
+            "body_too_deep",
+        )
+    return rendered
+
+
+async def render_body_in_thread(markdown: str) -> RenderedBody:
+    """``render_body`` in a worker thread: the event loop keeps serving meanwhile."""
+    return await asyncio.to_thread(render_body, markdown)
+
+
+def render_body(markdown: str) -> RenderedBody:
+    """Render, sanitise and measure a body; a ``ValidationFailed`` (422) when it is over
+    the limits. CPU-bound: async callers use ``render_body_in_thread``."""
+    rendered = markdown_to_html(markdown)
     clean_html = sanitise(rendered) if markdown else ""
     text = html_to_text(clean_html)
     words = count_words(text)

@@ -32,21 +32,21 @@ from app.articles.models import (
     publicly_visible,
     shown_status,
 )
-from app.articles.render import render_body
+from app.articles.render import RenderedBody, render_body, render_body_in_thread
 from app.articles.revisions import snapshot_articles, write_revisions
 from app.articles.search import plan_search, search_sorting
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
 from app.conditional import ReadConditions, Validators, WriteConditions
-from app.db import utcnow
+from app.db import table_of, utcnow
 from app.entities.extract import entities_named_in
 from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.slugs import (
+    SlugRedirect,
     commit_with_result,
-    current_slug_for_old,
     ensure_slug_free,
     generate_slug,
     parse_ref,
@@ -293,29 +293,52 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
     )
 
 
-async def get_existing_row(session: AsyncSession, ref: str) -> Any:
-    """The article ``ref`` names, trash included; old slugs raise ``Moved``, else 404."""
+async def get_existing_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
+    """The article ``ref`` names, trash included; an old slug raises ``Moved`` for editors
+    and, for anyone else, only when the article is published: the redirect would tell
+    a caller who may not see a draft its new slug. Else 404."""
     row = await find_article_row(session, ref)
     if row is None and parse_ref(ref) is None:
-        current = await current_slug_for_old(session, articles, KIND, ref)
-        if current is not None:
-            raise Moved(ref, current)
+        current = await _moved_article(session, ref)
+        if current is not None and (viewer.is_editor or visible_to(current, viewer, utcnow())):
+            raise Moved(ref, current.slug)
     if row is None:
         raise NotFound(f"No article with ref {ref!r}.")
     return row
 
 
+async def _moved_article(session: AsyncSession, old_slug: str) -> Any:
+    """The current slug and visibility columns of the article that had ``old_slug``."""
+    redirects = table_of(SlugRedirect)
+    query = (
+        select(articles.c.slug, articles.c.status, articles.c.published_at, articles.c.deleted_at)
+        .join(redirects, redirects.c.target_id == articles.c.id)
+        .where(redirects.c.kind == KIND, redirects.c.slug == old_slug)
+    )
+    return (await session.execute(query)).first()
+
+
 async def get_visible_row(session: AsyncSession, ref: str, viewer: Viewer) -> Any:
     """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
-    row = await get_existing_row(session, ref)
+    row = await get_existing_row(session, ref, viewer)
     if not visible_to(row, viewer, utcnow()):
         raise NotFound(f"No article with ref {ref!r}.")
     return row
 
 
 async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
-    article, _validators = await read_article(session, ref, viewer)
+    """The article as this viewer sees it, without validators (a write's answer makes its
+    own ETag from the article)."""
+    _row, article = await _load_article(session, ref, viewer, utcnow())
     return article
+
+
+async def _load_article(
+    session: AsyncSession, ref: str, viewer: Viewer, now: datetime
+) -> tuple[Any, dict[str, Any]]:
+    row = await get_visible_row(session, ref, viewer)
+    bylines, tags = await load_relations(session, [row.id])
+    return row, article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
 
 
 async def read_article(
@@ -328,9 +351,7 @@ async def read_article(
         state = await load_article_state(session, ref, now)
         if state is not None and visible_to(state.row, viewer, now):
             conditions.check(state.validators)
-    row = await get_visible_row(session, ref, viewer)
-    bylines, tags = await load_relations(session, [row.id])
-    article = article_public(row, bylines.get(row.id, []), tags.get(row.id, []), now)
+    row, article = await _load_article(session, ref, viewer, now)
     return article, validators_of(row, article, now)
 
 
@@ -436,9 +457,10 @@ async def _with_auto_tags(
     return tags + [entity.public() for entity in found if entity.id not in known]
 
 
-def body_columns(body: str) -> dict[str, Any]:
-    """The stored columns of a Markdown body: its source and what is rendered from it."""
-    rendered = render_body(body)
+def body_columns(body: str, rendered: RenderedBody | None = None) -> dict[str, Any]:
+    """The stored columns of a Markdown body: its source and what is rendered from it
+    (``rendered``, when the caller rendered it already, off the event loop)."""
+    rendered = rendered or render_body(body)
     return {
         "body": body,
         "body_html": rendered.html,
@@ -448,8 +470,8 @@ def body_columns(body: str) -> dict[str, Any]:
     }
 
 
-def _apply_body(article: Article, body: str) -> None:
-    for name, value in body_columns(body).items():
+def _apply_body(article: Article, body: str, rendered: RenderedBody) -> None:
+    for name, value in body_columns(body, rendered).items():
         setattr(article, name, value)
 
 
@@ -465,18 +487,22 @@ def _stored(value: Any) -> Any:
 async def create_article(
     session: AsyncSession, data: ArticleCreate, viewer: Viewer
 ) -> dict[str, Any]:
+    # Rendered in a thread before the write begins: no lock is held while it runs.
+    rendered = await render_body_in_thread(data.body)
     await begin_write(session)
 
     async def add_and_read() -> dict[str, Any]:
-        article = await add_article(session, data, viewer)
+        article = await add_article(session, data, viewer, rendered=rendered)
         return await get_article(session, str(article.id), viewer)
 
     return await commit_with_result(session, data.slug, add_and_read)
 
 
-def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dict[str, Any]:
-    """Every column of a new article made from ``data``, its body rendered: what creating
-    one article writes, and what an import writes for each of many."""
+def new_article_columns(
+    data: ArticleCreate, *, slug: str, now: datetime, rendered: RenderedBody | None = None
+) -> dict[str, Any]:
+    """Every column of a new article made from ``data``, its body rendered (``rendered``
+    when given): what creating one article writes, and what an import writes for each."""
     published_at = data.published_at
     if data.status == ArticleStatus.published and published_at is None:
         published_at = now
@@ -493,7 +519,7 @@ def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dic
         "image": data.image.model_dump(mode="json") if data.image else None,
         "status": data.status.value,
         "published_at": published_at,
-        **body_columns(data.body),
+        **body_columns(data.body, rendered),
         "version": 1,
         "created_at": now,
         "updated_at": now,
@@ -501,9 +527,16 @@ def new_article_columns(data: ArticleCreate, *, slug: str, now: datetime) -> dic
     }
 
 
-async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer) -> Article:
+async def add_article(
+    session: AsyncSession,
+    data: ArticleCreate,
+    viewer: Viewer,
+    *,
+    rendered: RenderedBody | None = None,
+) -> Article:
     """Create an article and its first revision in the caller's write, without committing,
-    so that one use case (an import batch) can add many in one transaction."""
+    so that one use case (an import batch) can add many in one transaction. ``rendered``
+    is the body rendered beforehand; without it the body is rendered in a thread here."""
     bylines = await resolve_authors(session, data.authors)
     tags = await resolve_entities(session, data.entities)
     if data.slug:
@@ -511,7 +544,8 @@ async def add_article(session: AsyncSession, data: ArticleCreate, viewer: Viewer
         slug = data.slug
     else:
         slug = await generate_slug(session, articles, KIND, data.headline)
-    article = Article(**new_article_columns(data, slug=slug, now=utcnow()))
+    rendered = rendered or await render_body_in_thread(data.body)
+    article = Article(**new_article_columns(data, slug=slug, now=utcnow(), rendered=rendered))
     if data.auto_tag:
         tags = await _with_auto_tags(session, article, tags)
     session.add(article)
@@ -549,17 +583,24 @@ async def update_article(
     conditions: WriteConditions | None = None,
 ) -> dict[str, Any]:
     """Apply a JSON merge patch: absent fields stay, null clears, the image merges."""
+    # A new body is rendered in a thread before the write begins: no lock waits on it.
+    rendered = await render_body_in_thread(data.body) if isinstance(data.body, str) else None
     await begin_write(session)
     article = await lock_article(session, ref, viewer, conditions)
-    return await save_patch(session, article.id, data, viewer)
+    return await save_patch(session, article.id, data, viewer, rendered=rendered)
 
 
 async def save_patch(
-    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+    session: AsyncSession,
+    article_id: uuid.UUID,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    *,
+    rendered: RenderedBody | None = None,
 ) -> dict[str, Any]:
     """Apply ``data`` to the locked article and commit; the answer is the article as this
     write left it. A patch that changes nothing writes nothing."""
-    article = await patch_article(session, article_id, data, viewer)
+    article = await patch_article(session, article_id, data, viewer, rendered=rendered)
     if article is None:
         await session.rollback()
         return await get_article(session, str(article_id), viewer)
@@ -569,11 +610,17 @@ async def save_patch(
 
 
 async def patch_article(
-    session: AsyncSession, article_id: uuid.UUID, data: ArticleUpdate, viewer: Viewer
+    session: AsyncSession,
+    article_id: uuid.UUID,
+    data: ArticleUpdate,
+    viewer: Viewer,
+    *,
+    rendered: RenderedBody | None = None,
 ) -> Article | None:
     """Apply a merge patch in the caller's write, without committing: the article, now at
     its next version with a revision, or None when the patch changes nothing; the caller
-    then rolls back (the transaction or its savepoint) to drop the edits already flushed."""
+    then rolls back (the transaction or its savepoint) to drop the edits already flushed.
+    ``rendered`` is the new body rendered beforehand; else it is rendered in a thread."""
     article = await session.get_one(Article, article_id, with_for_update=True)
     before = await snapshot_articles(session, [article.id])
     changes = data.model_dump(exclude_unset=True, exclude={"auto_tag"})
@@ -590,7 +637,8 @@ async def patch_article(
         await resolve_entities(session, changes.pop("entities")) if "entities" in changes else None
     )
     if "body" in changes:
-        _apply_body(article, changes.pop("body"))
+        body = changes.pop("body")
+        _apply_body(article, body, rendered or await render_body_in_thread(body))
     if "image" in changes:
         changes.pop("image")
         article.image = _merge_image(article.image, data.image if data.image else None)

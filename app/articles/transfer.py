@@ -6,16 +6,20 @@ included: ``status`` and ``published_at`` say which), ordered by slug, so that t
 content always gives the same bytes.
 
 Import upserts by slug, in batches of one transaction each, validating every line with the
-API's own models. Articles a batch does not have yet (the common case: loading an archive)
-are checked together and written with one multi-row statement per table, each with the
-same columns and first revision that ``POST /v1/articles`` would give it. Lines for
-articles that exist go one by one through the API's update, each in a savepoint. Either
-way a bad line is reported and skipped while the rest of its batch still goes in; should
-the database refuse a row of the bulk statements, the batch is rolled back and written
-again line by line, so that only the line at fault is left out.
+API's own models. Each batch is parsed and its bodies rendered in a thread, before its
+transaction begins and while the previous batch is being written, so the write lock is
+never held for CPU work. Articles a batch does not have yet (the common case: loading an
+archive) are checked together and written with one multi-row statement per table, each
+with the same columns and first revision that ``POST /v1/articles`` would give it. Lines
+for articles that exist go one by one through the API's update, each in a savepoint.
+Either way a bad line (whatever is wrong with it) is reported with its number and
+skipped while the rest of its batch still goes in; should the database refuse a row of
+the bulk statements, the batch is rolled back and written again line by line, so that
+only the line at fault is left out.
 """
 
 import asyncio
+import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -36,6 +40,7 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
 )
+from app.articles.render import RenderedBody, render_body
 from app.articles.revisions import WRITABLE_COLUMNS, revision_content, write_revisions
 from app.articles.service import KIND, add_article, new_article_columns, patch_article
 from app.auth import Viewer
@@ -47,12 +52,11 @@ from app.errors import ProblemError
 from app.keys.models import Role
 from app.slugs import parse_ref, redirects_table
 
+logger = logging.getLogger("newsdesk.transfer")
 IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
 # Refs looked up in one query: well under SQLite's limit of bound parameters.
 _REFS_PER_QUERY = 5_000
-# New articles rendered at a time, in a thread, while the database writes the previous ones.
-_RENDER_CHUNK = 100
 # Keys of an exported line, in the order they are written: what a revision keeps.
 EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities")
 _COLUMNS = tuple(articles_table.c[name] for name in WRITABLE_COLUMNS)
@@ -196,6 +200,47 @@ def _as_patch(data: ArticleCreate) -> ArticleUpdate:
     return ArticleUpdate.model_validate(values)
 
 
+@dataclass
+class _Prepared:
+    """A batch read and rendered, ready to write: its valid lines with their rendered
+    bodies, and the lines refused so far."""
+
+    lines: list[tuple[int, ArticleCreate]] = field(default_factory=list)
+    bodies: dict[int, RenderedBody] = field(default_factory=dict)
+    errors: list[LineError] = field(default_factory=list)
+
+
+def _prepare_batch(batch: list[tuple[int, bytes]]) -> _Prepared:
+    """Parse and render the lines of a batch (CPU work, run in a thread); a line that
+    cannot be read or rendered becomes a ``LineError``."""
+    prepared = _Prepared()
+    for number, raw in batch:
+        try:
+            data = parse_line(raw)
+            prepared.bodies[number] = render_body(data.body)
+        except LineRejected as exc:
+            prepared.errors.append(LineError(number, str(exc)))
+        except ProblemError as exc:
+            prepared.errors.append(LineError(number, exc.detail))
+        else:
+            prepared.lines.append((number, data))
+    return prepared
+
+
+def _batches(
+    lines: Iterable[tuple[int, bytes]], batch_size: int
+) -> Iterable[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for number, raw in lines:
+        if raw.strip():
+            batch.append((number, raw))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 async def import_lines(
     sessionmaker: async_sessionmaker[AsyncSession],
     lines: Iterable[tuple[int, bytes]],
@@ -204,36 +249,37 @@ async def import_lines(
     on_batch: Callable[[ImportReport, list[LineError]], None] | None = None,
 ) -> ImportReport:
     """Upsert the articles of numbered NDJSON lines (blank lines are skipped). After each
-    batch, ``on_batch`` gets the running report and that batch's errors."""
+    batch, ``on_batch`` gets the running report and that batch's errors. A batch is
+    prepared in a thread while the one before it is written."""
     report = ImportReport()
-    batch: list[tuple[int, bytes]] = []
-    for number, raw in lines:
-        if raw.strip():
-            batch.append((number, raw))
-        if len(batch) >= batch_size:
-            await _import_batch(sessionmaker, batch, report, on_batch)
-            batch = []
-    if batch:
-        await _import_batch(sessionmaker, batch, report, on_batch)
+    pending: asyncio.Task[_Prepared] | None = None
+    try:
+        for batch in _batches(lines, batch_size):
+            previous = pending
+            pending = asyncio.create_task(asyncio.to_thread(_prepare_batch, batch))
+            if previous is not None:
+                await _import_batch(sessionmaker, await previous, report, on_batch)
+        if pending is not None:
+            last, pending = pending, None
+            await _import_batch(sessionmaker, await last, report, on_batch)
+    finally:
+        # A failed write leaves the next batch's preparation to finish before the error
+        # goes on; a thread cannot be stopped half-way.
+        if pending is not None:
+            await asyncio.wait([pending])
     return report
 
 
 async def _import_batch(
     sessionmaker: async_sessionmaker[AsyncSession],
-    batch: list[tuple[int, bytes]],
+    prepared: _Prepared,
     report: ImportReport,
     on_batch: Callable[[ImportReport, list[LineError]], None] | None,
 ) -> None:
-    """Import one batch: parse its lines, then write them in rounds."""
-    errors: list[LineError] = []
-    parsed: list[tuple[int, ArticleCreate]] = []
-    for number, raw in batch:
-        try:
-            parsed.append((number, parse_line(raw)))
-        except LineRejected as exc:
-            errors.append(LineError(number, str(exc)))
-    for round_lines in _rounds(parsed):
-        await _write_round(sessionmaker, round_lines, report, errors)
+    """Write one prepared batch, in rounds."""
+    errors = list(prepared.errors)
+    for round_lines in _rounds(prepared.lines):
+        await _write_round(sessionmaker, round_lines, prepared.bodies, report, errors)
     errors.sort(key=lambda error: error.line)
     report.errors.extend(errors)
     if on_batch is not None:
@@ -262,16 +308,18 @@ def _rounds(
 async def _write_round(
     sessionmaker: async_sessionmaker[AsyncSession],
     parsed: list[tuple[int, ArticleCreate]],
+    bodies: dict[int, RenderedBody],
     report: ImportReport,
     errors: list[LineError],
 ) -> None:
     try:
-        outcomes, refused = await _write_batch(sessionmaker, parsed, bulk=True)
-    except DBAPIError as exc:
+        outcomes, refused = await _write_batch(sessionmaker, parsed, bodies, bulk=True)
+    except Exception as exc:
         if is_connection_error(exc):
             raise
-        # Nothing of the round is in: write it again, each line in its own savepoint.
-        outcomes, refused = await _write_batch(sessionmaker, parsed, bulk=False)
+        # Nothing of the round is in: write it again, each line in its own savepoint, so
+        # that only the line at fault is left out.
+        outcomes, refused = await _write_batch(sessionmaker, parsed, bodies, bulk=False)
     report.created += outcomes["created"]
     report.updated += outcomes["updated"]
     report.unchanged += outcomes["unchanged"]
@@ -281,6 +329,7 @@ async def _write_round(
 async def _write_batch(
     sessionmaker: async_sessionmaker[AsyncSession],
     parsed: list[tuple[int, ArticleCreate]],
+    bodies: dict[int, RenderedBody],
     *,
     bulk: bool,
 ) -> tuple[Counter[Outcome], list[LineError]]:
@@ -295,12 +344,12 @@ async def _write_batch(
         if bulk:
             fresh = await _fresh_lines(session, parsed, existing)
             if fresh:
-                outcomes["created"] += await _add_articles(session, fresh, errors)
+                outcomes["created"] += await _add_articles(session, fresh, bodies, errors)
                 added = {number for number, _ in fresh}
                 one_by_one = [line for line in parsed if line[0] not in added]
         for number, data in one_by_one:
             try:
-                outcomes[await _upsert(session, existing, data)] += 1
+                outcomes[await _upsert(session, existing, data, bodies[number])] += 1
             except LineRejected as exc:
                 errors.append(LineError(number, str(exc)))
         # A batch that changed nothing leaves no trace, not even a new content version.
@@ -389,13 +438,15 @@ class _NewRows:
 
 def _new_rows(
     lines: Sequence[tuple[int, ArticleCreate]],
+    bodies: dict[int, RenderedBody],
     author_ids: dict[str, uuid.UUID],
     entity_ids: dict[str, uuid.UUID],
     now: datetime,
 ) -> _NewRows:
     """Each line's article, bylines, tags and first revision, exactly as
-    ``POST /v1/articles`` makes them: the body rendered, the revision made by the same
-    function. A line naming an unknown author or entity is refused."""
+    ``POST /v1/articles`` makes them: the same columns from the rendered body, the
+    revision made by the same function. A line naming an unknown author or entity is
+    refused."""
     rows = _NewRows()
     for number, data in lines:
         try:
@@ -404,7 +455,7 @@ def _new_rows(
         except LineRejected as exc:
             rows.errors.append(LineError(number, str(exc)))
             continue
-        columns = new_article_columns(data, slug=data.slug or "", now=now)
+        columns = new_article_columns(data, slug=data.slug or "", now=now, rendered=bodies[number])
         article_id = columns["id"]
         rows.articles.append(columns)
         rows.bylines += [
@@ -430,42 +481,23 @@ async def _insert_rows(session: AsyncSession, rows: _NewRows) -> None:
 
 
 async def _add_articles(
-    session: AsyncSession, lines: list[tuple[int, ArticleCreate]], errors: list[LineError]
+    session: AsyncSession,
+    lines: list[tuple[int, ArticleCreate]],
+    bodies: dict[int, RenderedBody],
+    errors: list[LineError],
 ) -> int:
     """Create the articles of new lines with a few multi-row statements; lines naming an
-    unknown author or entity go to ``errors``. The number created.
-
-    The lines go in chunks: while the database writes one (on PostgreSQL, computing each
-    row's search vector costs more than rendering its Markdown), a thread renders the
-    next, so the two costs overlap instead of adding up."""
+    unknown author or entity go to ``errors``. The number created."""
     author_ids = await _ref_ids(
         session, authors, (ref for _, data in lines for ref in data.authors)
     )
     entity_ids = await _ref_ids(
         session, entities, (ref for _, data in lines for ref in data.entities)
     )
-    now = utcnow()
-    chunks = [lines[start : start + _RENDER_CHUNK] for start in range(0, len(lines), _RENDER_CHUNK)]
-
-    def rows_of(chunk: list[tuple[int, ArticleCreate]]) -> "asyncio.Task[_NewRows]":
-        return asyncio.create_task(asyncio.to_thread(_new_rows, chunk, author_ids, entity_ids, now))
-
-    created = 0
-    pending = rows_of(chunks[0])
-    try:
-        for chunk in chunks[1:]:
-            rows, pending = await pending, rows_of(chunk)
-            await _insert_rows(session, rows)
-            errors += rows.errors
-            created += len(rows.articles)
-        rows = await pending
-    finally:
-        # A failed write leaves the next chunk's rendering to finish before the error
-        # goes on; a thread cannot be stopped half-way.
-        await asyncio.wait([pending])
+    rows = _new_rows(lines, bodies, author_ids, entity_ids, utcnow())
     await _insert_rows(session, rows)
     errors += rows.errors
-    return created + len(rows.articles)
+    return len(rows.articles)
 
 
 @dataclass
@@ -510,7 +542,7 @@ def _same_as_stored(data: ArticleCreate, stored: dict[str, Any]) -> bool:
 
 
 async def _upsert(
-    session: AsyncSession, existing: dict[str, _Stored], data: ArticleCreate
+    session: AsyncSession, existing: dict[str, _Stored], data: ArticleCreate, body: RenderedBody
 ) -> Outcome:
     """Create or update one article inside a savepoint; "created", "updated" or
     "unchanged". Anything wrong with the line rolls back only the line."""
@@ -525,11 +557,12 @@ async def _upsert(
     savepoint = await session.begin_nested()
     try:
         if found is None:
-            article = await add_article(session, data, IMPORT_VIEWER)
+            article = await add_article(session, data, IMPORT_VIEWER, rendered=body)
             await savepoint.commit()
             existing[slug] = _Stored(article.id, trashed=False, item=None)
             return "created"
-        if await patch_article(session, found.id, _as_patch(data), IMPORT_VIEWER) is None:
+        patch = _as_patch(data)
+        if await patch_article(session, found.id, patch, IMPORT_VIEWER, rendered=body) is None:
             await savepoint.rollback()
             return "unchanged"
         await savepoint.commit()
@@ -546,3 +579,11 @@ async def _upsert(
             raise
         await savepoint.rollback()
         raise LineRejected(f"the database refused it: {type(exc.orig).__name__}") from exc
+    except Exception as exc:
+        if is_connection_error(exc):
+            raise
+        # Whatever else goes wrong with one line is that line's failure, reported with
+        # its number; the lines around it still go in.
+        logger.warning("import line failed", exc_info=True)
+        await savepoint.rollback()
+        raise LineRejected(f"it could not be imported ({type(exc).__name__})") from exc

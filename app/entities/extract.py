@@ -151,8 +151,14 @@ async def current_matcher(session: AsyncSession) -> EntityMatcher:
 
 
 async def extract_entities(session: AsyncSession, text: str) -> dict[str, Any]:
-    """The matches in ``text`` and the entities named, most often named first."""
-    matches = (await current_matcher(session)).find(text)
+    """The matches in ``text`` and the entities named, most often named first. Matching
+    is CPU work that grows with the text: it runs in a thread, off the event loop."""
+    matcher = await current_matcher(session)
+    return await asyncio.to_thread(_extraction, matcher, text)
+
+
+def _extraction(matcher: EntityMatcher, text: str) -> dict[str, Any]:
+    matches = matcher.find(text)
     counts = Counter(match.entity for match in matches)
     first_seen: dict[EntityTag, int] = {}
     for position, match in enumerate(matches):
@@ -173,8 +179,13 @@ async def extract_entities(session: AsyncSession, text: str) -> dict[str, Any]:
 
 
 async def entities_named_in(session: AsyncSession, texts: Sequence[str | None]) -> list[EntityTag]:
-    """The distinct entities named in any of ``texts``, in order of first mention."""
+    """The distinct entities named in any of ``texts``, in order of first mention
+    (matched in a thread, off the event loop)."""
     matcher = await current_matcher(session)
+    return await asyncio.to_thread(_named_in, matcher, texts)
+
+
+def _named_in(matcher: EntityMatcher, texts: Sequence[str | None]) -> list[EntityTag]:
     found: dict[uuid.UUID, EntityTag] = {}
     for text in texts:
         for match in matcher.find(text or ""):

@@ -138,12 +138,19 @@ class MergeRequest(BaseModel):
     )
 
 
+# Matching costs time in proportion to the text and to the matches in it (a text of
+# one-letter aliases matches every other character): the limit keeps one request under a
+# fraction of a second, in a thread. Longer texts go in several requests.
+MAX_EXTRACT_CHARS = 100_000
+
+
 class ExtractRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(
-        max_length=500_000,
-        description="Plain text to look for known entities in.",
+        max_length=MAX_EXTRACT_CHARS,
+        description=f"Plain text to look for known entities in, at most "
+        f"{MAX_EXTRACT_CHARS:,} characters (longer is a `422`).",
         examples=[
             "Kenya's President William Ruto phoned Donald Trump to discuss U.S.-Kenya ties, "
             "the Haiti mission and peace in South Sudan."

@@ -706,3 +706,66 @@ def test_auto_tag_on_import_lines_tags_what_the_text_names(
     assert updated.exit_code == 0, updated.output
     assert "0 created, 1 updated, 0 unchanged, 0 failed" in updated.stdout
     assert tags("later-tagged") == ["haiti"]
+
+
+def test_a_line_out_of_range_is_reported_and_the_lines_around_it_import(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    """A time that falls off the calendar in UTC raised OverflowError, which ended the
+    whole import: now it is one bad line, like a body nested too deep to render."""
+    make_article(db.client, headline="Existing", slug="existing-story")
+    lines = [
+        '{"slug": "good-before", "headline": "Good before", "status": "published"}',
+        '{"slug": "far-future", "headline": "Far", "published_at": "9999-12-31T23:59:59-23:59"}',
+        '{"slug": "far-past", "headline": "Past", "published_at": "0001-01-01T00:00:00+00:01"}',
+        json.dumps({"slug": "too-deep", "headline": "Deep", "body": ">" * 5_000}),
+        json.dumps({"slug": "existing-story", "headline": "Existing", "body": "- " * 100 + "x"}),
+        '{"slug": "good-after", "headline": "Good after", "status": "published"}',
+        '{"slug": "existing-story", "headline": "Existing, updated"}',
+    ]
+    result = _import_text(newsdesk, tmp_path / "ranges.ndjson", lines)
+    assert result.exit_code == 1
+    assert "2 created, 1 updated, 0 unchanged, 4 failed" in result.stdout, result.output
+    reported = result.stderr.splitlines()
+    assert [line.split(":")[0] for line in reported] == ["line 2", "line 3", "line 4", "line 5"]
+    assert "published_at" in reported[0]
+    assert "9999" in reported[0]
+    assert "published_at" in reported[1]
+    assert "nests more than" in reported[2]
+    assert "nests more than" in reported[3]
+    for slug in ("good-before", "good-after"):
+        assert db.client.get(f"/v1/articles/{slug}").status_code == 200
+    for slug in ("far-future", "far-past", "too-deep"):
+        assert db.client.get(f"/v1/articles/{slug}", headers=EDITOR).status_code == 404
+    existing = db.client.get("/v1/articles/existing-story", headers=EDITOR).json()
+    assert (existing["headline"], existing["version"]) == ("Existing, updated", 2)
+
+
+def test_an_unforeseen_failure_of_one_line_leaves_out_only_that_line(
+    db: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever goes wrong with one line (here a failure planted in the update of one
+    article) is reported with its number; the lines around it still go in."""
+    from app.articles import transfer
+
+    make_article(db.client, headline="Broken", slug="breaks-on-update")
+    real_patch = transfer.patch_article
+
+    async def failing_patch(session: Any, article_id: Any, data: Any, *args: Any, **kw: Any) -> Any:
+        if data.headline == "Trigger":
+            raise OverflowError("planted")
+        return await real_patch(session, article_id, data, *args, **kw)
+
+    monkeypatch.setattr(transfer, "patch_article", failing_patch)
+    lines = [
+        (1, b'{"slug": "first-good", "headline": "First"}'),
+        (2, b'{"slug": "breaks-on-update", "headline": "Trigger"}'),
+        (3, b'{"slug": "second-good", "headline": "Second"}'),
+    ]
+    report = db.run(_import, db.engine, lines, 500)
+    assert (report.created, report.updated) == (2, 0)
+    assert [(error.line, error.message) for error in report.errors] == [
+        (2, "it could not be imported (OverflowError)")
+    ]
+    assert db.client.get("/v1/articles/first-good", headers=EDITOR).status_code == 200
+    assert db.client.get("/v1/articles/breaks-on-update", headers=EDITOR).json()["version"] == 1

@@ -1,7 +1,9 @@
 """The newsdesk command: migrate, seed, serve's refusal, keys create, openapi."""
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +32,23 @@ def newsdesk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
 
     yield run
     get_settings.cache_clear()
+
+
+def test_migrate_and_seed_in_processes_of_their_own(scratch_url: str) -> None:
+    """As a user runs them: nothing another test loaded into this process (such as the
+    instance secret that keys ETags) can hide what the command itself must do."""
+    env = os.environ | {"NEWSDESK_DATABASE_URL": scratch_url, "NEWSDESK_ADMIN_KEY": ""}
+    for command in ("migrate", "seed"):
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "Demo data loaded" in result.stdout
 
 
 def test_migrate_seed_and_keys(scratch_url: str, newsdesk: Run) -> None:

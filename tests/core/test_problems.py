@@ -2,8 +2,12 @@
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
-from tests.conftest import EDITOR
+from app.config import Settings
+from app.db import SessionDep
+from app.main import create_app
+from tests.conftest import EDITOR, Backend
 
 PROBLEM = "application/problem+json"
 
@@ -154,3 +158,25 @@ def test_unknown_query_parameters_are_ignored(client: TestClient) -> None:
 def test_bad_dates_in_filters_are_422(client: TestClient) -> None:
     body = assert_problem(client.get("/v1/articles?published_after=yesterday"), 422)
     assert body["errors"][0]["loc"] == ["query", "published_after"]  # type: ignore[index]
+
+
+def test_a_statement_over_the_databases_limits_is_a_422_not_an_outage(db: Backend) -> None:
+    """SQLite reports an expression too deep as OperationalError, the class of its
+    outages; PostgreSQL runs out of stack. Either is the request's doing: a 422 problem,
+    and the service stays ready."""
+    app = create_app(Settings(database_url=db.url))
+    terms = 1_100 if db.name == "sqlite" else 200_000
+
+    @app.get("/too-deep")
+    async def too_deep(session: SessionDep) -> None:
+        await session.execute(text("SELECT " + "+".join(["1"] * terms)))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/too-deep")
+        body = assert_problem(response, 422)
+        assert body["errors"] == [
+            {"loc": ["request"], "msg": body["detail"], "type": "too_complex"}
+        ]
+        assert "SELECT" not in response.text
+        assert "retry-after" not in response.headers
+        assert client.get("/readyz").status_code == 200
