@@ -191,7 +191,7 @@ IF_MATCH_DOC = (
 )
 
 
-def read_conditions(
+async def read_conditions(
     if_none_match: Annotated[
         str | None,
         Header(description=NONE_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
@@ -207,7 +207,7 @@ def read_conditions(
     )
 
 
-def none_match_conditions(
+async def none_match_conditions(
     if_none_match: Annotated[
         str | None,
         Header(description=NONE_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
@@ -218,7 +218,7 @@ def none_match_conditions(
     return ReadConditions(if_none_match=parse_entity_tags(if_none_match))
 
 
-def write_conditions(
+async def write_conditions(
     if_match: Annotated[
         str | None,
         Header(description=IF_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, Table, event
 from sqlalchemy.engine import URL, Dialect, make_url
@@ -64,7 +65,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        # asyncpg hands back UTC already: skip astimezone, a tenth of a page's row handling.
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 class SortableText(TypeDecorator[str]):
@@ -99,18 +101,23 @@ def async_url(url: str) -> URL:
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     target = async_url(url)
+    # Reads get bylines and tags as JSON built by the database: orjson parses it fastest.
     if target.get_backend_name() == "sqlite":
-        engine = create_async_engine(target)
+        engine = create_async_engine(target, json_deserializer=orjson.loads)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         target,
+        json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
         pool_timeout=10,
         # A database that stops answering must not hang requests: give up and answer 503.
-        connect_args={"timeout": 5, "command_timeout": 30},
+        # asyncpg keeps each connection's prepared statements (SQLAlchemy's asyncpg dialect
+        # caches them by SQL text): room for every read shape (filters, fields, sorts),
+        # so a hot read is parsed and planned once per connection, not once per request.
+        connect_args={"timeout": 5, "command_timeout": 30, "prepared_statement_cache_size": 500},
     )
 
 

@@ -50,7 +50,9 @@ class ListParams:
     count: bool
 
 
-def list_params(
+# async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request
+# for no I/O at all (the same holds for the other parsing dependencies of reads).
+async def list_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page, 1–100.")] = 20,
     cursor: Annotated[
         str | None, Query(description="`meta.next_cursor` of the previous page.")

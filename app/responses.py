@@ -2,6 +2,7 @@
 and the list envelope."""
 
 import uuid
+from collections.abc import Mapping, Sequence
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -156,7 +157,7 @@ def json_response(
 
 
 def created_response(
-    request: Request, content: dict[str, Any], path: str, headers: dict[str, str] | None = None
+    request: Request, content: Mapping[str, Any], path: str, headers: dict[str, str] | None = None
 ) -> JSONBytesResponse:
     location = str(request.url.replace(path=path, query=""))
     return json_response(content, status_code=201, headers={"Location": location} | (headers or {}))
@@ -164,7 +165,7 @@ def created_response(
 
 def page_response(
     request: Request,
-    items: list[dict[str, Any]],
+    items: Sequence[Mapping[str, Any]],
     *,
     params: ListParams,
     next_cursor: str | None,

@@ -77,6 +77,13 @@ class ScenarioSpec:
     key: str
     title: str
     goal: Goal | None = None
+    # Measured against a second server started with NEWSDESK_RESPONSE_CACHE_BYTES=0, next
+    # to that server's own /healthz ceiling: what the engine does under the cache.
+    cache_off: bool = False
+
+    @property
+    def ceiling_key(self) -> str:
+        return "ceiling_nocache" if self.cache_off else "ceiling"
 
 
 SCENARIOS = (
@@ -88,9 +95,21 @@ SCENARIOS = (
     ScenarioSpec("feed", "Atom feed"),
     ScenarioSpec("not_modified", "conditional GET -> 304"),
     ScenarioSpec("patch", "PATCH standfirst (editor)"),
+    ScenarioSpec("ceiling_nocache", "ceiling: GET /healthz (cache-off server)", cache_off=True),
+    ScenarioSpec(
+        "story_nocache",
+        "one story by slug, cache off, all stories shuffled",
+        Goal(0.40),
+        cache_off=True,
+    ),
+    ScenarioSpec("newest_nocache", "20 newest, cache off", Goal(0.35), cache_off=True),
+    ScenarioSpec(
+        "search_nocache", "search ?q=, cache off, 100 terms", Goal(0.20, 50.0), cache_off=True
+    ),
 )
 SPECS = {spec.key: spec for spec in SCENARIOS}
-RSS_GOAL_MB = 150
+RSS_GOAL_MB = 120
+NO_CACHE = {"NEWSDESK_RESPONSE_CACHE_BYTES": "0"}
 
 
 @dataclass
@@ -106,6 +125,8 @@ class Scenario:
 @dataclass
 class Workload:
     stories: list[str]
+    # Every visible story, shuffled: the long tail of archive and search-engine readers.
+    all_stories: list[str]
     entities: list[str]
     terms: list[str]
     articles: int
@@ -186,6 +207,10 @@ async def _discover(database_url: str, seed: int) -> Workload:
                     .limit(200)
                 )
             ).scalars()
+            everything = list(
+                (await connection.execute(select(articles.c.slug).where(visible))).scalars()
+            )
+            random.Random(seed).shuffle(everything)
             texts = (
                 await connection.execute(
                     select(articles.c.body_text).where(visible).order_by(articles.c.id).limit(500)
@@ -193,6 +218,7 @@ async def _discover(database_url: str, seed: int) -> Workload:
             ).scalars()
             return Workload(
                 stories=list(stories),
+                all_stories=everything,
                 entities=list(entity_slugs),
                 terms=_pick_terms(list(texts), 100, seed),
                 articles=int(total or 0),
@@ -225,6 +251,10 @@ def build_scenarios(workload: Workload, editor_key: str, wanted: list[str]) -> l
         # Filled in once the server has given the ETags.
         "not_modified": [HttpRequest(f"/v1/articles/{s}") for s in workload.stories[:100]],
         "patch": [],
+        "ceiling_nocache": [HttpRequest("/healthz")],
+        "story_nocache": [HttpRequest(f"/v1/articles/{slug}") for slug in workload.all_stories],
+        "newest_nocache": [HttpRequest("/v1/articles?limit=20")],
+        "search_nocache": [HttpRequest(f"/v1/articles?q={quote(term)}") for term in workload.terms],
     }
     scenarios = [Scenario(SPECS[key], made[key]) for key in wanted]
     for scenario in scenarios:
@@ -470,12 +500,12 @@ def safe_url(url: str) -> str:
 def scenario_rows(
     scenarios: list[Scenario], results: dict[str, Measurement]
 ) -> list[dict[str, Any]]:
-    ceiling = results.get("ceiling")
-    ceiling_rps = ceiling.rps if ceiling and ceiling.runs else None
     rows = []
     for scenario in scenarios:
         key = scenario.spec.key
         measurement = results[key]
+        ceiling = results.get(scenario.spec.ceiling_key)
+        ceiling_rps = ceiling.rps if ceiling and ceiling.runs else None
         row: dict[str, Any] = {
             "key": key,
             "title": scenario.spec.title,
@@ -645,6 +675,27 @@ def _postgres_version(database_url: str) -> str | None:
 # Command line -----------------------------------------------------------------------
 
 
+def check_and_count(
+    server: Server, group: list[Scenario], args: argparse.Namespace, tag: str, cache_off: bool
+) -> None:
+    """See that the server does what each scenario measures, and count its statements."""
+    for scenario in group:
+        check_support(server.base_url, scenario)
+        if scenario.unsupported:
+            print(f"  {scenario.spec.key}: not measured: {scenario.unsupported}")
+    if not args.statements:
+        return
+    live = {s.spec.key: s for s in group if not s.unsupported}
+    counted = count_statements(
+        args.database_url,
+        {key: s.per_run(f"sql-{tag}") if s.per_run else s.requests for key, s in live.items()},
+        args.statements,
+        response_cache_bytes=0 if cache_off else None,
+    )
+    for key, count in counted.items():
+        live[key].statements = count.as_dict()
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
@@ -734,45 +785,40 @@ def main(argv: list[str] | None = None) -> None:
         f"{workload.articles:,} stories; server log: {log_path}"
     )
     for index, workers in enumerate(args.worker_counts):
-        port = args.port or free_port()
-        server = Server(
-            args.database_url,
-            workers=workers,
-            port=port,
-            log_path=log_path,
-            log_level=args.log_level,
-        )
-        print(f"\nnewsdesk serve --workers {workers} on port {port}")
-        server.start()
-        try:
-            if index == 0:
-                for scenario in scenarios:
-                    check_support(server.base_url, scenario)
-                    if scenario.unsupported:
-                        print(f"  {scenario.spec.key}: not measured: {scenario.unsupported}")
-                if args.statements:
-                    live = {s.spec.key: s for s in scenarios if not s.unsupported}
-                    counted = count_statements(
-                        args.database_url,
-                        {
-                            key: s.per_run(f"sql-{tag}") if s.per_run else s.requests
-                            for key, s in live.items()
-                        },
-                        args.statements,
-                    )
-                    for key, count in counted.items():
-                        live[key].statements = count.as_dict()
-            results = measure(server, scenarios, args, script_dir)
-            for key in args.profile_keys if index == 0 else []:
-                chosen = next(s for s in scenarios if s.spec.key == key)
-                if chosen.unsupported:
-                    print(f"  not profiling {key}: {chosen.unsupported}")
-                    continue
-                print(f"  profiling {key} for {args.profile_seconds:g} s ...", flush=True)
-                profiles[key] = profile_scenario(server, chosen, args, script_dir, tag)
-                wait_until_idle(server, _database_name(args.database_url))
-        finally:
-            server.stop()
+        results: dict[str, Measurement] = {}
+        for cache_off in (False, True):
+            group = [scenario for scenario in scenarios if scenario.spec.cache_off == cache_off]
+            if not group:
+                continue
+            server = Server(
+                args.database_url,
+                workers=workers,
+                port=args.port or free_port(),
+                log_path=log_path,
+                log_level=args.log_level,
+                environment=NO_CACHE if cache_off else None,
+            )
+            print(
+                f"\nnewsdesk serve --workers {workers} on port {server.port}"
+                + (", response cache off" if cache_off else "")
+            )
+            server.start()
+            try:
+                if index == 0:
+                    check_and_count(server, group, args, tag, cache_off)
+                results |= measure(server, group, args, script_dir)
+                for key in args.profile_keys if index == 0 else []:
+                    chosen = next((s for s in group if s.spec.key == key), None)
+                    if chosen is None:
+                        continue
+                    if chosen.unsupported:
+                        print(f"  not profiling {key}: {chosen.unsupported}")
+                        continue
+                    print(f"  profiling {key} for {args.profile_seconds:g} s ...", flush=True)
+                    profiles[key] = profile_scenario(server, chosen, args, script_dir, tag)
+                    wait_until_idle(server, _database_name(args.database_url))
+            finally:
+                server.stop()
         by_workers[workers] = scenario_rows(scenarios, results)
 
     load_after = os.getloadavg()
@@ -784,13 +830,18 @@ def main(argv: list[str] | None = None) -> None:
     for workers, rows in by_workers.items():
         print(f"## {title}, {workers} worker{'s' if workers > 1 else ''}\n")
         print(render_table(rows, workers))
-        per_process = max(
-            (row["peak_rss"]["max_process_mb"] for row in rows if row.get("peak_rss")), default=0
-        )
-        print(
-            f"\nPeak RSS of one server process: {per_process:.0f} MB "
-            f"(goal < {RSS_GOAL_MB} MB a worker).\n"
-        )
+        for cache_off, label in ((False, "default cache budget"), (True, "response cache off")):
+            peaks = [
+                row["peak_rss"]["max_process_mb"]
+                for row in rows
+                if row.get("peak_rss") and SPECS[row["key"]].cache_off == cache_off
+            ]
+            if peaks:
+                print(
+                    f"\nPeak RSS of one server process, {label}: {max(peaks):.0f} MB "
+                    f"(goal < {RSS_GOAL_MB} MB a worker with the default cache budget)."
+                )
+        print()
     scale = render_scale(by_workers)
     if scale:
         print("## Scale factor (goal: 2 workers >= 1.6x one)\n")

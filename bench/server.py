@@ -160,9 +160,17 @@ class Server:
     """``newsdesk serve`` in its own session, so that it and its workers stop together."""
 
     def __init__(
-        self, database_url: str, *, workers: int, port: int, log_path: Path, log_level: str
+        self,
+        database_url: str,
+        *,
+        workers: int,
+        port: int,
+        log_path: Path,
+        log_level: str,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
+        self.environment = dict(environment or {})
         self.workers = workers
         self.port = port
         self.log_path = log_path
@@ -184,6 +192,7 @@ class Server:
             os.environ,
             NEWSDESK_DATABASE_URL=self.database_url,
             NEWSDESK_LOG_LEVEL=self.log_level,
+            **self.environment,
         )
         command = [newsdesk_command(), "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]

@@ -52,9 +52,15 @@ class StatementCount:
 
 
 async def _count(
-    database_url: str, scenarios: dict[str, Sequence[HttpRequest]], per_scenario: int
+    database_url: str,
+    scenarios: dict[str, Sequence[HttpRequest]],
+    per_scenario: int,
+    response_cache_bytes: int | None,
 ) -> dict[str, StatementCount]:
-    app = create_app(Settings(database_url=database_url, log_level="warning"))
+    settings = Settings(database_url=database_url, log_level="warning")
+    if response_cache_bytes is not None:
+        settings = settings.model_copy(update={"response_cache_bytes": response_cache_bytes})
+    app = create_app(settings)
     seen: list[str] = []
     control: list[str] = []
     counts: dict[str, StatementCount] = {}
@@ -103,7 +109,12 @@ async def _count(
 
 
 def count_statements(
-    database_url: str, scenarios: dict[str, Sequence[HttpRequest]], per_scenario: int = 5
+    database_url: str,
+    scenarios: dict[str, Sequence[HttpRequest]],
+    per_scenario: int = 5,
+    *,
+    response_cache_bytes: int | None = None,
 ) -> dict[str, StatementCount]:
-    """Statements each scenario's requests run, ``per_scenario`` requests each."""
-    return asyncio.run(_count(database_url, scenarios, per_scenario))
+    """Statements each scenario's requests run, ``per_scenario`` requests each, by an app
+    whose response cache has ``response_cache_bytes`` (None: the default budget)."""
+    return asyncio.run(_count(database_url, scenarios, per_scenario, response_cache_bytes))

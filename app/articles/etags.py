@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, cast, func, literal, null, select, union_all
@@ -58,6 +59,7 @@ def last_modified(
     return max(moment for moment in moments if moment is not None)
 
 
+@cache  # built once: the constructs are immutable, and building them costs a read time
 def change_time_columns() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """Latest ``updated_at`` of an article's authors and of its entities, as correlated
     scalar subqueries to add to a query of the article row."""

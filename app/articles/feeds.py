@@ -10,12 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.params import REFS_LIMIT_DOC, filter_ref_groups
-from app.articles.service import (
+from app.articles.queries import (
     SUMMARY_COLUMNS,
     ArticleFilters,
     articles,
+    bylines_of,
+    dialect_of,
     filter_conditions,
-    load_relations,
+    relation_columns,
+    tags_of,
 )
 from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
@@ -30,22 +33,18 @@ FEED_TITLE = "Newsdesk"
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 
 
-async def newest_articles(
-    session: AsyncSession, filters: ArticleFilters
-) -> tuple[list[Any], dict[Any, list[dict[str, Any]]], dict[Any, list[dict[str, Any]]]]:
+async def newest_articles(session: AsyncSession, filters: ArticleFilters) -> list[Any]:
     """The newest published articles matching ``filters``, as anyone may see them."""
     query = (
-        select(*SUMMARY_COLUMNS, articles.c.body_html)
+        select(*SUMMARY_COLUMNS, articles.c.body_html, *relation_columns(dialect_of(session)))
         .where(*filter_conditions(filters, ANONYMOUS, utcnow()))
         .order_by(articles.c.published_at.desc(), articles.c.id.desc())
         .limit(FEED_SIZE)
     )
-    rows = list((await session.execute(query)).all())
-    bylines, tags = await load_relations(session, [row.id for row in rows])
-    return rows, bylines, tags
+    return list((await session.execute(query)).all())
 
 
-def feed_filters(
+async def feed_filters(
     author: Annotated[
         list[str],
         Query(
@@ -98,8 +97,6 @@ def _subtitle(filters: ArticleFilters) -> str:
 def build_feed(
     request: Request,
     rows: list[Any],
-    bylines: dict[Any, list[dict[str, Any]]],
-    tags: dict[Any, list[dict[str, Any]]],
     filters: ArticleFilters,
     *,
     rss: bool,
@@ -135,7 +132,7 @@ def build_feed(
             entry.summary(xml_text(row.standfirst))
         if row.body_html:
             entry.content(xml_text(row.body_html), type="html")
-        for author in bylines.get(row.id, []):
+        for author in bylines_of(row):
             name = xml_text(author["name"])
             if rss:
                 entry.dc.dc_creator(name)
@@ -143,7 +140,7 @@ def build_feed(
                 entry.author({"name": name, "uri": f"{base}v1/authors/{author['slug']}"})
         if row.section:
             entry.category(term=row.section, label=row.section)
-        for tag in tags.get(row.id, []):
+        for tag in tags_of(row):
             entry.category(term=tag["slug"], label=xml_text(tag["name"]))
     return feed
 
@@ -171,8 +168,8 @@ async def atom_feed(
     their ids are `urn:uuid:` plus the article id, so they survive slug changes.
     The answer carries a weak `ETag` (an empty feed's date is when it was asked for);
     feed readers that send it back in `If-None-Match` get `304` while nothing changed."""
-    rows, bylines, tags = await newest_articles(session, filters)
-    feed = build_feed(request, rows, bylines, tags, filters, rss=False)
+    rows = await newest_articles(session, filters)
+    feed = build_feed(request, rows, filters, rss=False)
     headers = validators.weak().headers()
     return Response(feed.atom_str(pretty=True), media_type=ATOM_MEDIA_TYPE, headers=headers)
 
@@ -192,7 +189,7 @@ async def rss_feed(
     validators: ContentValidatorsDep,
 ) -> Response:
     """The same articles as the Atom feed, as RSS 2.0; bylines are in `dc:creator`."""
-    rows, bylines, tags = await newest_articles(session, filters)
-    feed = build_feed(request, rows, bylines, tags, filters, rss=True)
+    rows = await newest_articles(session, filters)
+    feed = build_feed(request, rows, filters, rss=True)
     headers = validators.weak().headers()
     return Response(feed.rss_str(pretty=True), media_type=RSS_MEDIA_TYPE, headers=headers)

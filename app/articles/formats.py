@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import ShownStatus
-from app.articles.service import get_article
+from app.articles.queries import ArticleData, get_article
 from app.auth import Viewer
 from app.entities.extract import entities_named_in
 from app.entities.models import entities_table as entities
@@ -59,14 +59,16 @@ def _byline(names: Sequence[str]) -> str:
 
 
 async def _external_ids(
-    session: AsyncSession, entity_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, str]]:
+    session: AsyncSession, entity_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """External ids by entity id, in the text form an article's tags carry."""
     if not entity_ids:
         return {}
+    wanted = [uuid.UUID(entity_id) for entity_id in entity_ids]
     rows = await session.execute(
-        select(entities.c.id, entities.c.external_ids).where(entities.c.id.in_(entity_ids))
+        select(entities.c.id, entities.c.external_ids).where(entities.c.id.in_(wanted))
     )
-    return {row.id: dict(row.external_ids or {}) for row in rows}
+    return {str(row.id): dict(row.external_ids or {}) for row in rows}
 
 
 def _external_uris(external_ids: dict[str, str]) -> list[str]:
@@ -79,7 +81,7 @@ def _external_uris(external_ids: dict[str, str]) -> list[str]:
 
 async def _load(
     session: AsyncSession, ref: str, viewer: Viewer
-) -> tuple[dict[str, Any], dict[uuid.UUID, dict[str, str]]]:
+) -> tuple[ArticleData, dict[str, dict[str, str]]]:
     article = await get_article(session, ref, viewer)
     ids = [tag["id"] for tag in article["entities"]]
     return article, await _external_ids(session, ids)
@@ -108,9 +110,12 @@ async def article_ninjs(
                 "contenttype": contenttype,
                 "charcount": len(article["body_text"]),
                 "wordcount": article["word_count"],
-                "value": article[key],
+                "value": value,
             }
-            for key, contenttype in (("body_html", "text/html"), ("body_text", "text/plain"))
+            for value, contenttype in (
+                (article["body_html"], "text/html"),
+                (article["body_text"], "text/plain"),
+            )
         ],
         "by": _byline([author["name"] for author in article["authors"]]),
     }
@@ -163,7 +168,7 @@ async def article_jsonld(
     article, external = await _load(session, ref, viewer)
     api_url = f"{base_url}v1/articles/{article['slug']}"
     in_lead = {
-        entity.id
+        str(entity.id)
         for entity in await entities_named_in(session, [article["headline"], article["standfirst"]])
     }
     document: dict[str, Any] = {

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.articles import service
+from app.articles import queries, service
 from app.articles.models import ArticleUpdate, articles_table, revisions_table
+from app.articles.queries import ArticleData
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
@@ -37,7 +38,7 @@ async def list_revisions(
     session: AsyncSession, ref: str, *, params: ListParams, viewer: Viewer
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     """Newest first: version, when, and the name of the key that made it."""
-    article = await service.get_visible_row(session, ref, viewer)
+    article = await queries.get_visible_row(session, ref, viewer)
     query = select(
         revisions.c.id, revisions.c.version, revisions.c.created_at, revisions.c.key_name
     ).where(revisions.c.article_id == article.id)
@@ -73,7 +74,7 @@ async def get_revision(
     """The writable fields as they were at ``version`` (authors and entities as ids, the
     refs ``PATCH`` accepts), with the revision's own version, time and key name.
     A revision never changes, so its ETag is fixed."""
-    article = await service.get_visible_row(session, ref, viewer)
+    article = await queries.get_visible_row(session, ref, viewer)
     row = await _revision_row(session, article.id, version)
     revision = revision_summary(row) | _content_out(row.content)
     return revision, Validators(make_etag("revision", article.id, row.version))
@@ -115,7 +116,7 @@ async def restore_revision(
     version: int,
     viewer: Viewer,
     conditions: WriteConditions | None = None,
-) -> dict[str, Any]:
+) -> ArticleData:
     """Make ``version``'s content current again, as a new version.
 
     Authors deleted since are left out of the byline; entities deleted since are left out
@@ -123,7 +124,7 @@ async def restore_revision(
     into. Restoring the content the article already has changes nothing.
     """
     await begin_write(session)
-    found = await service.get_visible_row(session, ref, viewer)
+    found = await queries.get_visible_row(session, ref, viewer)
     content = dict((await _revision_row(session, found.id, version)).content)
     article = await service.lock_article(session, str(found.id), viewer, conditions)
     content["authors"] = await _existing_author_ids(session, list(content.get("authors", [])))
@@ -137,15 +138,15 @@ async def restore_revision(
     return await service.save_patch(session, article.id, patch, viewer)
 
 
-async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:
     """Take an article out of the trash, exactly as it was (same version, no revision).
     An article that is not in the trash is returned as it is."""
     await begin_write(session)
-    row = await service.get_existing_row(session, ref, viewer)
+    row = await queries.get_existing_row(session, ref, viewer)
     if row.deleted_at is not None:
         await session.execute(
             update(articles_table).where(articles_table.c.id == row.id).values(deleted_at=None)
         )
-    article = await service.get_article(session, str(row.id), viewer)
+    article = await queries.get_article(session, str(row.id), viewer)
     await session.commit()
     return article

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
 
-from app.articles import service
+from app.articles import queries
 from app.articles.models import ShownStatus, canonical_language
 from app.entities.models import EntityType
 from app.errors import ValidationFailed
@@ -94,7 +94,7 @@ def parse_statuses(value: str | None) -> list[ShownStatus]:
     return statuses
 
 
-def article_filters(
+async def article_filters(
     author: Annotated[
         list[str],
         Query(
@@ -148,7 +148,7 @@ def article_filters(
             "comma-separated. Anonymous callers may ask only for published.",
         ),
     ] = None,
-) -> service.ArticleFilters:
+) -> queries.ArticleFilters:
     if language:
         try:
             language = canonical_language(language.strip())
@@ -159,7 +159,7 @@ def article_filters(
                 error_type="language",
             ) from exc
     authors, entities = filter_ref_groups(author, entity)
-    return service.ArticleFilters(
+    return queries.ArticleFilters(
         authors=authors,
         entities=entities,
         entity_type=entity_type.value if entity_type else None,
@@ -171,7 +171,7 @@ def article_filters(
     )
 
 
-FiltersDep = Annotated[service.ArticleFilters, Depends(article_filters)]
+FiltersDep = Annotated[queries.ArticleFilters, Depends(article_filters)]
 ParamsDep = Annotated[ListParams, Depends(list_params)]
 SortQuery = Annotated[
     str | None,
@@ -197,7 +197,9 @@ SearchQuery = Annotated[
         description="Full-text search over headline, standfirst and body in web-search "
         'syntax: words are ANDed, `"a phrase"` matches words in a row, `-word` excludes, '
         "`or` separates alternatives (`ruto trump or harris` is (Ruto and Trump) or "
-        "Harris). Case and accents are ignored; words are not stemmed. Each match gets "
+        "Harris). Case and accents are ignored, and words find their other forms "
+        "(`elections` finds `election`): on PostgreSQL by the article's `language`, on SQLite "
+        "by English rules for every article. Each match gets "
         "`snippet`, its best passage with the matched words in `<mark>` (the rest is "
         "HTML-escaped), and the default sort becomes `relevance,-published_at`. A query "
         "with no word left to look for (only punctuation or only exclusions) is a 422.",

@@ -6,12 +6,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import article_entities_table, publicly_visible
-from app.articles.service import (
+from app.articles.queries import (
     SUMMARY_COLUMNS,
     article_public,
     articles,
+    dialect_of,
     get_visible_row,
-    load_relations,
+    relation_columns,
 )
 from app.auth import Viewer
 from app.db import utcnow
@@ -34,7 +35,11 @@ async def list_related(
     )
     now = utcnow()
     query = (
-        select(*SUMMARY_COLUMNS, shared.c.shared_entities)
+        select(
+            *SUMMARY_COLUMNS,
+            *relation_columns(dialect_of(session)),
+            shared.c.shared_entities,
+        )
         .join(shared, shared.c.article_id == articles.c.id)
         .where(publicly_visible(now))
         .order_by(
@@ -43,9 +48,7 @@ async def list_related(
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    bylines, tags = await load_relations(session, [related.id for related in rows])
     return [
-        article_public(related, bylines.get(related.id, []), tags.get(related.id, []), now)
-        | {"shared_entities": related.shared_entities}
+        article_public(related, now) | {"shared_entities": related.shared_entities}
         for related in rows
     ]

@@ -3,11 +3,9 @@
 Handlers translate HTTP to one service call; the query parameters are in ``params`` and
 the examples of answers in media types of their own in ``examples``."""
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.articles import formats, history, related, scopes, service
+from app.articles import formats, history, queries, related, scopes, service
 from app.articles.etags import article_etag
 from app.articles.examples import NINJS_EXAMPLE
 from app.articles.models import (
@@ -55,7 +53,7 @@ async def _article_page(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
-    filters: service.ArticleFilters,
+    filters: queries.ArticleFilters,
     params: ListParams,
     sort: str | None,
     fields: str | None,
@@ -63,7 +61,7 @@ async def _article_page(
     validators: Validators,
 ) -> Response:
     q = q.strip() if q else None
-    items, next_cursor, total = await service.list_articles(
+    items, next_cursor, total = await queries.list_articles(
         session,
         filters=filters,
         params=params,
@@ -82,7 +80,7 @@ async def _article_page(
     )
 
 
-def _article_response(article: dict[str, Any]) -> Response:
+def _article_response(article: queries.ArticleData) -> Response:
     """A written article, with the ETag to send in ``If-Match`` on the next write."""
     return json_response(article, headers={"ETag": article_etag(article)})
 
@@ -213,7 +211,7 @@ async def get_article(
     The answer carries `ETag` and `Last-Modified`. Send the ETag back in `If-None-Match`
     and, while the article (with the names of its authors and entities) is unchanged, the
     answer is `304` with no body."""
-    article, validators = await service.read_article(session, ref, viewer, conditions)
+    article, validators = await queries.read_article(session, ref, viewer, conditions)
     return json_response(article, headers=validators.headers())
 
 

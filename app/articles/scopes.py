@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.articles.service import ArticleFilters
+from app.articles.queries import ArticleFilters
 from app.authors import service as authors_service
 from app.entities import service as entities_service
 

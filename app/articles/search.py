@@ -7,14 +7,20 @@ the same parsed query in its own syntax, built from clean words only, so no user
 can reach either engine's query language and both find the same articles:
 
 - PostgreSQL: ``article.search_vector``, a generated ``tsvector`` (headline weighted A,
-  standfirst B, body D) under a GIN index, queried with ``websearch_to_tsquery('simple')``
-  and ranked with ``ts_rank_cd``; snippets come from ``ts_headline``.
-- SQLite: the FTS5 table ``article_search`` (``unicode61 remove_diacritics 2``), kept in
-  step with ``article`` by triggers, ranked by ``bm25`` with column weights 10/4/1;
-  snippets come from ``snippet()``.
+  standfirst B, body D) under a GIN index, stemmed in the configuration of the article's
+  ``language`` (migration 0005: ``unaccent``, then that language's Snowball stemmer, stop
+  words kept). The index is asked for the query stemmed in every configuration at once;
+  at most ``SEARCH_CANDIDATES`` matches are then checked in their own language and ranked
+  with ``ts_rank``; snippets come from ``ts_headline`` over a bounded prefix of the text,
+  for the page returned only.
+- SQLite: the FTS5 table ``article_search`` (``porter unicode61 remove_diacritics 2``:
+  English stemming for every article), kept in step with ``article`` by triggers, ranked
+  by ``bm25`` with column weights 10/4/1; snippets come from ``snippet()``.
 
-Both tokenise alike: PostgreSQL indexes text that was first split and folded the way
-SQLite's tokenizer does it (``search_charset``), with no stemming and no stop words.
+Both split words alike: PostgreSQL indexes text whose separators were first turned into
+spaces where SQLite's tokenizer splits (``search_charset``). Where the stemmers differ
+(a language other than English; English words the two stemmers cut differently), so may
+the hits.
 """
 
 import html
@@ -31,6 +37,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     cast,
+    column,
     func,
     literal_column,
     select,
@@ -209,8 +216,9 @@ class SearchPlan(ABC):
         """The relevance sort key: lower is better, so ascending order is best first."""
 
     @abstractmethod
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        """``query`` narrowed to the articles that match."""
+    def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
+        """``query`` narrowed to the articles that match; ``bounded``, to at most
+        ``SEARCH_CANDIDATES`` of them where the engine needs that to rank fast."""
 
     @abstractmethod
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
@@ -218,45 +226,133 @@ class SearchPlan(ABC):
 
 
 SEARCH_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
-SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
+# The configurations migration 0005 made: one per Snowball stemmer, and one for every
+# other language (a test checks that they agree).
+SNOWBALL_STEMMERS = (
+    "arabic",
+    "armenian",
+    "basque",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hindi",
+    "hungarian",
+    "indonesian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "nepali",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "serbian",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+    "yiddish",
+)
+SEARCH_CONFIGS = (*(f"newsdesk_{name}" for name in SNOWBALL_STEMMERS), "newsdesk_simple")
 # Headline A, standfirst B, body D: weights {D, C, B, A}.
 RANK_WEIGHTS: ColumnClause[Any] = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
 # 1: divide by 1 + log(length), so long bodies do not win by length alone.
 RANK_NORMALISATION = 1
+# Matches ranked at most: a word found in more stories than this is ranked among the first
+# this many the index gives, so that a common word costs what a rare one does.
+SEARCH_CANDIDATES = 1000
+# Snippets are cut from this much of an article's text at most (ts_headline's cost grows
+# with the text it reads).
+SNIPPET_SOURCE_CHARS = 10_000
 HEADLINE_OPTIONS = (
     f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords={_SNIPPET_WORDS + 11}, "
     f'MinWords={_SNIPPET_WORDS - 9}, MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
 )
 
 
+# Both built from the constant configuration names only; the query text is a bound parameter.
+_STEMMED_IN_EACH = ", ".join(
+    f"websearch_to_tsquery('{name}', :search_text)" for name in SEARCH_CONFIGS
+)
+_ANY_LANGUAGE_QUERY = (
+    "(SELECT string_agg(DISTINCT '(' || stemmed::text || ')', ' | ')::tsquery "  # noqa: S608
+    f"FROM unnest(ARRAY[{_STEMMED_IN_EACH}]) AS stemmed WHERE stemmed::text <> '')"
+)
+# The query stemmed in each configuration, once a statement (OFFSET 0 keeps PostgreSQL from
+# folding it into the outer query): each candidate joins its own language's query instead
+# of stemming the query again row by row.
+_CONFIGS = ", ".join(f"'{name}'::regconfig" for name in SEARCH_CONFIGS)
+_OWN_LANGUAGE_QUERIES = (
+    "SELECT config, websearch_to_tsquery(config, :search_text) AS query "  # noqa: S608
+    f"FROM unnest(ARRAY[{_CONFIGS}]) AS config OFFSET 0"
+)
+
+
 class PostgresSearch(SearchPlan):
+    """Each article's vector is stemmed in its own language's configuration. The GIN index
+    is asked for the query stemmed in every configuration at once (a superset), then each
+    candidate is checked, ranked and quoted with its own language's query."""
+
     def __init__(self, parsed: ParsedQuery) -> None:
         super().__init__(parsed)
         self.text = websearch_query(parsed)
+        self.own = (
+            text(_OWN_LANGUAGE_QUERIES)
+            .bindparams(search_text=self.text)
+            .columns(column("config"), column("query"))
+            .subquery("own_query")
+        )
 
-    def _tsquery(self) -> Any:
-        return func.websearch_to_tsquery(SIMPLE, bindparam("search_text", self.text))
+    def _tsquery(self, config: Any) -> Any:
+        return func.websearch_to_tsquery(config, bindparam("search_text", self.text))
+
+    def _own_query(self) -> Any:
+        return self._tsquery(func.newsdesk_search_config(articles_table.c.language))
+
+    def _any_language_query(self) -> Any:
+        # The query stemmed in every configuration, each distinct form once, OR-ed: what
+        # the GIN index is asked for. A subquery, so that the planner cannot guess how
+        # common the words are and scan the table instead of the index.
+        return text(_ANY_LANGUAGE_QUERY).bindparams(search_text=self.text)
 
     @property
     def rank(self) -> SortField:
         # Negated so that ascending order is best first; float8 so that the value in a
         # cursor compares exactly equal to the one computed again on the next page.
-        score = func.ts_rank_cd(RANK_WEIGHTS, SEARCH_VECTOR, self._tsquery(), RANK_NORMALISATION)
+        score = func.ts_rank(RANK_WEIGHTS, SEARCH_VECTOR, self.own.c.query, RANK_NORMALISATION)
         return SortField(-cast(score, Float(precision=53)), "float")
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        return query.where(SEARCH_VECTOR.op("@@")(self._tsquery()))
+    def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
+        found = SEARCH_VECTOR.op("@@")(self._any_language_query())
+        exact = SEARCH_VECTOR.op("@@")(self.own.c.query)
+        language = self.own.c.config == func.newsdesk_search_config(articles_table.c.language)
+        joined = query.join(self.own, language)
+        if not bounded:
+            return joined.where(found, exact)
+        candidates = select(articles_table.c.id).where(found)
+        if query.whereclause is not None:
+            candidates = candidates.where(query.whereclause)
+        return joined.where(
+            articles_table.c.id.in_(candidates.limit(SEARCH_CANDIDATES).scalar_subquery()), exact
+        )
 
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
         if not rows:
             return {}
         article = articles_table
-        document = func.concat_ws(
-            "\n", article.c.headline, article.c.standfirst, article.c.body_text
+        document = func.left(
+            func.concat_ws("\n", article.c.headline, article.c.standfirst, article.c.body_text),
+            SNIPPET_SOURCE_CHARS,
         )
+        config = func.newsdesk_search_config(article.c.language)
         query = select(
             article.c.id,
-            func.ts_headline(SIMPLE, document, self._tsquery(), HEADLINE_OPTIONS),
+            func.ts_headline(config, document, self._own_query(), HEADLINE_OPTIONS),
         ).where(article.c.id.in_([row.id for row in rows]))
         return {
             row_id: snippet
@@ -296,7 +392,8 @@ class SqliteSearch(SearchPlan):
         # bm25 is lower for better matches: ascending order is best first.
         return SortField(self.hits.c.score, "float")
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
+        # FTS5 ranks every match by bm25 inside the index: no bound needed.
         return query.join(self.hits, self.hits.c.article_id == articles_table.c.id).add_columns(
             self.hits.c.search_key
         )

@@ -21,7 +21,7 @@ only the line at fault is left out.
 import asyncio
 import logging
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,9 +40,17 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
 )
+from app.articles.queries import (
+    KIND,
+    bylines_of,
+    dialect_of,
+    find_refs,
+    relation_columns,
+    tags_of,
+)
 from app.articles.render import RenderedBody, render_body
 from app.articles.revisions import WRITABLE_COLUMNS, revision_content, write_revisions
-from app.articles.service import KIND, add_article, new_article_columns, patch_article
+from app.articles.service import add_article, new_article_columns, patch_article
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
 from app.changes import begin_write
@@ -50,13 +58,11 @@ from app.db import is_connection_error, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import ProblemError
 from app.keys.models import Role
-from app.slugs import parse_ref, redirects_table
+from app.slugs import redirects_table
 
 logger = logging.getLogger("newsdesk.transfer")
 IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
-# Refs looked up in one query: well under SQLite's limit of bound parameters.
-_REFS_PER_QUERY = 5_000
 # Keys of an exported line, in the order they are written: what a revision keeps.
 EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities")
 _COLUMNS = tuple(articles_table.c[name] for name in WRITABLE_COLUMNS)
@@ -120,25 +126,18 @@ def _export_item(row: Any, bylines: list[str], tags: list[str]) -> dict[str, Any
 async def _relation_slugs(
     session: AsyncSession, article_ids: Sequence[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, list[str]], dict[uuid.UUID, list[str]]]:
-    """Author slugs in byline order and entity slugs in slug order, for many articles."""
-    bylines: dict[uuid.UUID, list[str]] = defaultdict(list)
-    tags: dict[uuid.UUID, list[str]] = defaultdict(list)
-    links = article_authors_table
-    for article_id, slug in await session.execute(
-        select(links.c.article_id, authors.c.slug)
-        .join(authors, authors.c.id == links.c.author_id)
-        .where(links.c.article_id.in_(article_ids))
-        .order_by(links.c.article_id, links.c.position)
-    ):
-        bylines[article_id].append(slug)
-    tag_links = article_entities_table
-    for article_id, slug in await session.execute(
-        select(tag_links.c.article_id, entities.c.slug)
-        .join(entities, entities.c.id == tag_links.c.entity_id)
-        .where(tag_links.c.article_id.in_(article_ids))
-        .order_by(tag_links.c.article_id, entities.c.slug)
-    ):
-        tags[article_id].append(slug)
+    """Author slugs in byline order and entity slugs in slug order, for many articles, read
+    with the relation loader of every article read."""
+    if not article_ids:
+        return {}, {}
+    query = select(articles_table.c.id, *relation_columns(dialect_of(session))).where(
+        articles_table.c.id.in_(article_ids)
+    )
+    bylines: dict[uuid.UUID, list[str]] = {}
+    tags: dict[uuid.UUID, list[str]] = {}
+    for row in await session.execute(query):
+        bylines[row.id] = [author["slug"] for author in bylines_of(row)]
+        tags[row.id] = sorted(tag["slug"] for tag in tags_of(row))
     return bylines, tags
 
 
@@ -391,25 +390,7 @@ async def _fresh_lines(
 
 async def _ref_ids(session: AsyncSession, table: Any, refs: Iterable[str]) -> dict[str, uuid.UUID]:
     """The id of each ref (an id or a slug) that names a row of ``table``."""
-    wanted = sorted(set(refs))
-    found: dict[str, uuid.UUID] = {}
-    for start in range(0, len(wanted), _REFS_PER_QUERY):
-        chunk = wanted[start : start + _REFS_PER_QUERY]
-        as_ids = {ref: ref_id for ref in chunk if (ref_id := parse_ref(ref)) is not None}
-        slugs = [ref for ref in chunk if ref not in as_ids]
-        rows = await session.execute(
-            select(table.c.id, table.c.slug).where(
-                or_(table.c.id.in_(set(as_ids.values())), table.c.slug.in_(slugs))
-            )
-        )
-        by_id: dict[uuid.UUID, uuid.UUID] = {}
-        for row_id, slug in rows:
-            by_id[row_id] = row_id
-            found[slug] = row_id
-        for ref, ref_id in as_ids.items():
-            if ref_id in by_id:
-                found[ref] = ref_id
-    return found
+    return {ref: row.id for ref, row in (await find_refs(session, table, refs)).items()}
 
 
 def _resolved(refs: Sequence[str], ids: dict[str, uuid.UUID], name: str) -> list[uuid.UUID]:

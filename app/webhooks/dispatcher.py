@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.articles import service as articles_service
+from app.articles import queries as article_queries
 from app.auth import Viewer
 from app.authors import service as authors_service
 from app.db import utcnow
@@ -105,9 +105,10 @@ async def editor_view(session: AsyncSession, resource: ChangedResource) -> dict[
     it can no longer be read (deleted, or in the trash)."""
     reference = {"type": resource.type, "id": resource.id, "slug": resource.slug}
     ref = str(resource.id)
+    found: Mapping[str, Any]
     try:
         if resource.type == "article":
-            found = await articles_service.get_article(session, ref, EDITOR_VIEW)
+            found = await article_queries.get_article(session, ref, EDITOR_VIEW)
         elif resource.type == "author":
             found = await authors_service.get_author(session, ref, EDITOR_VIEW)
         elif resource.type == "entity":

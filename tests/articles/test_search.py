@@ -75,7 +75,12 @@ def corpus(client: TestClient) -> None:
         ("cote d'ivoire", {"cote-divoire-vote"}),
         ("CÔTE", {"cote-divoire-vote"}),
         ("sao tome", {"cote-divoire-vote"}),
-        ("congratulate", set()),  # no stemming: only whole words match
+        # Words find their other forms (English stemming on both databases).
+        ("congratulate", {"ruto-trump-call"}),
+        ("elections", {"harris-concedes", "ruto-trump-call"}),  # and president-elect
+        ("conceding", {"harris-concedes"}),
+        ('"conceding the elections"', {"harris-concedes"}),
+        ("Côtes", {"cote-divoire-vote"}),
         ("strong", set()),  # Markdown markup is not indexed, only the rendered text
         ("zanzibar", set()),
     ],
@@ -329,3 +334,23 @@ def test_search_within_an_author_and_an_entity(client: TestClient) -> None:
     got = client.get(f"/v1/entities/{haiti['slug']}/articles", params={"q": "haiti"}).json()
     assert [item["slug"] for item in got["data"]] == ["tagged"]
     assert slugs(client, "haiti", entity="haiti") == ["tagged"]
+
+
+def test_words_are_stemmed_in_the_article_language_on_postgresql(
+    client: TestClient, db: Backend
+) -> None:
+    """PostgreSQL stems each article in its own language (and folds its accents first);
+    SQLite's porter tokenizer stems English only, whatever the article's language."""
+    make_article(
+        client,
+        slug="elections-francaises",
+        language="fr",
+        headline="Les élections législatives",
+        body="Les électeurs votaient dimanche.",
+    )
+    make_article(client, slug="english-vote", headline="Voters queued", body="Counting went on.")
+    assert slugs(client, "elections") == ["elections-francaises"]
+    assert slugs(client, "counted") == ["english-vote"]
+    if db.name == "postgresql":
+        assert slugs(client, "électeur") == ["elections-francaises"]
+        assert slugs(client, "election") == ["elections-francaises"]

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.articles import search_charset
+from app.articles import search, search_charset
 from app.db import async_url
 from app.schema import alembic_config, migrations_path
 
@@ -88,3 +88,13 @@ def test_the_migration_keeps_a_frozen_copy_of_the_tokenizer_tables() -> None:
     spec.loader.exec_module(migration)
     for name in ("SEPARATOR_CLASS", "FOLD_FROM", "FOLD_TO", "DROPPED"):
         assert getattr(migration, name) == getattr(search_charset, name), name
+
+
+def test_the_search_configurations_are_the_ones_migration_0005_made() -> None:
+    path = next(migrations_path().glob("versions/*_0005_stemmed_search.py"))
+    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert set(search.SNOWBALL_STEMMERS) == set(migration.SNOWBALL_LANGUAGES.values())

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 from app.articles.history import REVISION_SORT
 from app.articles.params import MAX_FILTER_REFS, filter_ref_groups, parse_instant
+from app.articles.queries import SORT_FIELDS
 from app.articles.render import MAX_NESTING_DEPTH, render_body
 from app.articles.search import fts5_query, parse_query, websearch_query, words_of
-from app.articles.service import SORT_FIELDS
 from app.errors import BadRequest, ValidationFailed
 from app.pagination import SortField, SortKey, decode_cursor, parse_sort
 from tests.conftest import EDITOR

@@ -48,3 +48,25 @@ def test_author_and_entity_lists_are_fixed_cost(db: Backend) -> None:
         make_entity(client)
     assert statements_for(db, "/v1/authors?limit=100") == one_author
     assert statements_for(db, "/v1/entities?limit=100") == one_entity
+
+
+def test_each_read_is_one_query_with_its_relations(db: Backend) -> None:
+    """The database builds bylines and tags into the article's own row: one article, or a
+    page of any size, is one query (after the content state the response cache reads)."""
+    client: TestClient = db.client
+    authors = [make_author(client)["slug"] for _ in range(3)]
+    entities = [make_entity(client)["slug"] for _ in range(4)]
+    made = [make_article(client, authors=authors[:2], entities=entities) for _ in range(25)]
+    slug = made[0]["slug"]
+    assert statements_for(db, "/v1/articles?limit=20") == 2
+    assert statements_for(db, f"/v1/articles/{slug}") == 2
+    assert statements_for(db, f"/v1/articles/{made[0]['id']}") == 2
+    assert statements_for(db, "/v1/feeds/articles.atom") == 2
+    assert statements_for(db, f"/v1/articles/{slug}/related") == 3  # the article, then its kin
+    # A search adds one statement: the snippets of the page returned, and no others.
+    word = made[0]["headline"].split()[0]
+    assert statements_for(db, f"/v1/articles?q={word}&limit=20") == 3
+    assert statements_for(db, f"/v1/articles?q={word}&fields=id,slug") == 2
+    page = client.get("/v1/articles?limit=20").json()["data"]
+    assert [author["slug"] for author in page[0]["authors"]] == authors[:2]
+    assert sorted(tag["slug"] for tag in page[0]["entities"]) == sorted(entities)
