@@ -8,7 +8,7 @@ PORT ?= 8000
 # The demo site's page addresses (the demo data has no canonical URLs): see the README tour.
 DEMO_URL_TEMPLATE ?= https://www.example.com/{section}/{yyyy}/{mm}/{slug}
 
-.PHONY: install run migrate seed test lint openapi-lint format bench clean
+.PHONY: install run migrate seed test lint openapi-lint openapi-snapshot format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the committed OpenAPI snapshot (tests/data/openapi.json) after a change to the API
+# that is meant; review `git diff tests/data/openapi.json` and commit it with the change.
+openapi-snapshot: install
+	NEWSDESK_UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/core/test_openapi_snapshot.py
 
 lint: install openapi-lint
 	$(BIN)/ruff check .

@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
 
+# Re-exported: the domains read the time through app.db; app.clock lets tests move it.
+from app.clock import utcnow as utcnow
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -38,10 +41,6 @@ def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a SQLModel table class, for explicit ``select()`` queries."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,9 +1,14 @@
-"""One client fixture for both databases.
+"""One client fixture for both databases, and for the response cache on and off.
 
-Every test that takes ``client`` runs twice: on a SQLite file and, when
-``NEWSDESK_TEST_DATABASE_URL`` names a PostgreSQL database, on PostgreSQL. Each database
-is built by running the real migrations once per session; every test starts from empty
-tables, with one admin and one editor key.
+Every test that takes ``client`` runs on a SQLite file and on PostgreSQL (named by
+``NEWSDESK_TEST_DATABASE_URL``; without it the PostgreSQL half skips, except in CI where
+it fails). Each database is built by running the real migrations once per session; every
+test starts from empty tables, with one admin and one editor key.
+
+A module (or test) marked ``@pytest.mark.response_cache("on", "off")`` runs once with the
+response cache and once with ``NEWSDESK_RESPONSE_CACHE_BYTES=0``, so that the app's own
+conditional-request code answers; without the marker a test runs with the cache on, as
+the service does by default. ``response_cache("off")`` alone runs it without the cache.
 """
 
 import asyncio
@@ -12,8 +17,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app import clock as app_clock
 from app.auth import hash_key
 from app.changes import content_version_table
 from app.config import Settings
@@ -40,30 +47,59 @@ REDIS_URL_ENV = "NEWSDESK_TEST_REDIS_URL"
 KEPT_TABLES = {"alembic_version", "content_version", "instance_secret"}
 
 
-def backends() -> list[Any]:
-    return [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set"
-            ),
-        ),
-    ]
+CACHE_MODES = ("on", "off")
+CACHE_DEFAULT_BYTES: int = Settings.model_fields["response_cache_bytes"].default
+
+
+def in_ci() -> bool:
+    """CI sets CI=true: there, something a test needs being absent is a failure."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip for a missing prerequisite, or fail in CI, where a skip would hide a failure."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_postgresql() -> str:
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        missing(f"{PG_URL_ENV} is not set")
+    return url
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"]
 
 
 def needs(available: bool, reason: str) -> None:
     """Skip a test whose service or tool is missing here; in CI, where every test must
     run, fail it instead."""
-    if available:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}, and CI runs every test")
-    pytest.skip(reason)
+    if not available:
+        missing(reason)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql_only: needs a real PostgreSQL server")
+    config.addinivalue_line(
+        "markers",
+        "response_cache(*modes): run with the response cache in these modes ('on', 'off')",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give every test on the shared app the cache modes its ``response_cache`` marker
+    names (the cache on when unmarked)."""
+    if "cache_mode" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("response_cache")
+    modes = marker.args if marker is not None else ("on",)
+    assert modes, "response_cache needs at least one mode"
+    assert set(modes) <= set(CACHE_MODES), f"unknown cache modes {modes}"
+    ids = [f"cache-{mode}" for mode in modes]
+    metafunc.parametrize("cache_mode", modes, indirect=True, scope="session", ids=ids)
 
 
 async def _reset_postgresql(url: str) -> None:
@@ -79,7 +115,7 @@ def fresh_database_url(backend: str, tmp_dir: Path) -> str:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_dir / 'newsdesk-test.db'}"
     else:
-        url = os.environ[PG_URL_ENV]
+        url = require_postgresql()
         asyncio.run(_reset_postgresql(url))
     upgrade(url)
     return url
@@ -106,6 +142,7 @@ class Backend:
     url: str
     client: TestClient
     statements: StatementLog
+    cache: str = "on"
 
     @property
     def engine(self) -> AsyncEngine:
@@ -122,12 +159,10 @@ class Backend:
 async def _empty_tables(engine: AsyncEngine) -> None:
     tables = [table for table in metadata.sorted_tables if table.name not in KEPT_TABLES]
     async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(tables):
-                await connection.execute(table.delete())
+        # DELETE, not TRUNCATE: the tables hold a few rows, and PostgreSQL's TRUNCATE makes
+        # new files for every table (about 25 times slower here, before every test).
+        for table in reversed(tables):
+            await connection.execute(table.delete())
         # Emptying tables behind the app's back is a change like any other: say so, or the
         # response cache would rightly keep answering from before.
         await connection.execute(
@@ -155,13 +190,11 @@ async def _empty_tables(engine: AsyncEngine) -> None:
         )
 
 
-@pytest.fixture(params=backends())
-def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own, so that going down does not disturb other tests."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    base = make_url(os.environ[PG_URL_ENV])
+@pytest.fixture(scope="session")
+def scratch_postgresql() -> Iterator[str]:
+    """A PostgreSQL database of its own beside the session's, created once (creating and
+    dropping a database for every test costs seconds each: a checkpoint every time)."""
+    base = make_url(require_postgresql())
     name = f"{base.database}_migrations"
 
     async def admin(statement: str) -> None:
@@ -180,18 +213,42 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
+@pytest.fixture(params=backends())
+def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, unmigrated database of its own, so that going down does not disturb
+    other tests: a new SQLite file, or the scratch PostgreSQL database with an empty
+    schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.db'}"
+    url: str = request.getfixturevalue("scratch_postgresql")
+    asyncio.run(_reset_postgresql(url))
+    return url
+
+
 @pytest.fixture(scope="session", params=backends())
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backend]:
-    url = fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
-    # No webhook sender in the test app: tests that send run a real server for that.
-    # Thousands of requests from one test client: the rate limits have their own tests.
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's migrated database of each kind, shared by the apps on top of it."""
+    return fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture(scope="session")
+def cache_mode(request: pytest.FixtureRequest) -> str:
+    """'on' or 'off': given by ``pytest_generate_tests`` from the response_cache marker."""
+    mode: str = getattr(request, "param", "on")
+    return mode
+
+
+@pytest.fixture(scope="session")
+def backend(database_url: str, cache_mode: str) -> Iterator[Backend]:
     settings = Settings(
-        database_url=url,
+        database_url=database_url,
         admin_key=ADMIN_KEY,
         cache_max_age=60,
+        # No webhook sender in the test app: tests that send run a real server for that.
         webhook_sender=False,
+        # 0 is how a deployment turns the cache off: the app answers every request itself.
+        response_cache_bytes=CACHE_DEFAULT_BYTES if cache_mode == "on" else 0,
+        # Thousands of requests from one test client: the rate limits have their own tests.
         auth_failure_limit="100000/minute",
         key_rate_limit="100000/minute",
     )
@@ -199,6 +256,7 @@ def backend(
     log = StatementLog()
     with TestClient(app) as client:
         engine: AsyncEngine = app.state.engine
+        assert (app.state.content_clock is not None) == (cache_mode == "on")
 
         @event.listens_for(engine.sync_engine, "before_cursor_execute")
         def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -207,7 +265,8 @@ def backend(
                 log.statements.append(statement)
 
         count_clock_reads(app.state.content_clock, log)
-        yield Backend(request.param, url, client, log)
+        name = make_url(database_url).get_backend_name()
+        yield Backend(name, database_url, client, log, cache_mode)
 
 
 def count_clock_reads(clock: Any, log: StatementLog) -> None:
@@ -235,3 +294,13 @@ def db(backend: Backend) -> Backend:
 @pytest.fixture
 def client(db: Backend) -> TestClient:
     return db.client
+
+
+@pytest.fixture(autouse=True)
+def move_clock() -> Iterator[Callable[[timedelta], None]]:
+    """Moves the app's clock forward (``move_clock(timedelta(seconds=2))``) for tests of
+    scheduled content, instead of sleeping; every test starts on the wall clock.
+    (In-process apps only: a server in a subprocess keeps the wall clock.)"""
+    app_clock.reset()
+    yield app_clock.advance
+    app_clock.reset()

@@ -236,8 +236,9 @@ def _describe_validation(exc: ValidationError) -> str:
 def _as_patch(data: ImportLine) -> ArticleUpdate:
     """The line as a merge patch that sets every writable field, so that the stored
     article ends up as the line says. A line without ``published_at`` keeps the time the
-    article was first published, as the API does."""
-    values = data.model_dump(mode="json", exclude={"auto_tag", "corrections"})
+    article was first published, as the API does; ``auto_tag`` tags as an update does.
+    Corrections are appended apart, never replaced."""
+    values = data.model_dump(mode="json", exclude={"corrections"})
     if values["published_at"] is None:
         del values["published_at"]
     return ArticleUpdate.model_validate(values)

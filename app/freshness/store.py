@@ -16,13 +16,13 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import is_connection_error
+from app.db import is_connection_error, utcnow
 from app.freshness.tags import header_values, response_keys
 from app.freshness.tail import FreshnessClock
 from app.freshness.validators import parse_entity_tags, parse_http_date, weak_match
@@ -124,7 +124,7 @@ def _not_modified(scope: Scope, stored: Stored) -> bool:
     if tags is not None:
         return weak_match(tags, stored.etag)
     since = parse_http_date(headers.get("if-modified-since"))
-    if since is None or stored.last_modified is None or since > datetime.now(UTC):
+    if since is None or stored.last_modified is None or since > utcnow():
         return False
     return stored.last_modified <= since
 

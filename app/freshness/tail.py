@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from app.db import utcnow
 from app.freshness.horizon import ALL_FINAL
 
 
@@ -101,7 +102,7 @@ class PostgresLog:
         return cls(pool)
 
     async def read(self, since: int) -> LogReading:
-        rows = await self.pool.fetch(_POSTGRES_SQL, since, datetime.now(UTC))
+        rows = await self.pool.fetch(_POSTGRES_SQL, since, utcnow())
         return _reading(rows, lambda value: value)
 
     async def close(self) -> None:
@@ -117,7 +118,7 @@ class SQLiteLog:
         self.connection.execute("PRAGMA busy_timeout=2000")
 
     async def read(self, since: int) -> LogReading:
-        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        now = utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")
         rows = self.connection.execute(_SQLITE_SQL, (now, min(since, ALL_FINAL))).fetchall()
         return _reading(rows, _sqlite_time)
 

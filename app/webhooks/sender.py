@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,7 +182,7 @@ async def send(client: httpx.AsyncClient, attempt: Attempt, settings: Settings) 
     """Make one attempt; the HTTP status the receiver answered, or None if it did not
     answer within the time limit (or could not be reached)."""
     body = attempt.payload.encode()
-    headers = signed_headers(attempt.secret, attempt.message_id, body, int(time.time()))
+    headers = signed_headers(attempt.secret, attempt.message_id, body, int(utcnow().timestamp()))
     try:
         async with asyncio.timeout(settings.webhook_timeout):
             await check_target(attempt.url, allow_private=settings.webhook_allow_private)

@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_author, make_entity
 
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
+
 
 def test_create_returns_201_location_and_whole_article(client: TestClient) -> None:
     response = client.post(

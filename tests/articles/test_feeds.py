@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
 
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
+
 FEEDS = [
     ("/v1/feeds/articles.atom", "application/atom+xml; charset=utf-8", "atom10"),
     ("/v1/feeds/articles.rss", "application/rss+xml; charset=utf-8", "rss20"),

@@ -8,6 +8,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_author, make_entity
 
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
+
 
 @pytest.fixture
 def newsroom(client: TestClient) -> dict[str, Any]:

@@ -2,10 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_entity
+
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
 
 
 def related(client: TestClient, ref: str, **params: object) -> list[str]:

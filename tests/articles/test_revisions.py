@@ -18,9 +18,16 @@ def _revisions(client: TestClient, url: str, query: str = "") -> list[dict[str, 
 def test_create_writes_revision_one_and_each_change_the_next(client: TestClient) -> None:
     article = make_article(client, headline="Ruto calls Trump")
     url = f"/v1/articles/{article['slug']}"
-    client.patch(url, json={"standfirst": "A call from State House."}, headers=EDITOR)
-    client.patch(url, json={"section": "politics"}, headers=ADMIN)
-    client.patch(url, json={"section": "politics"}, headers=ADMIN)  # no change: no revision
+    assert (
+        client.patch(
+            url, json={"standfirst": "A call from State House."}, headers=EDITOR
+        ).status_code
+        == 200
+    )
+    assert client.patch(url, json={"section": "politics"}, headers=ADMIN).status_code == 200
+    assert (
+        client.patch(url, json={"section": "politics"}, headers=ADMIN).status_code == 200
+    )  # no change: no revision
     revisions = _revisions(client, url)
     assert [revision["version"] for revision in revisions] == [3, 2, 1]
     assert [revision["key_name"] for revision in revisions] == [
@@ -37,7 +44,10 @@ def test_revisions_are_paged_with_cursors(client: TestClient) -> None:
     article = make_article(client, headline="Ruto calls Trump")
     url = f"/v1/articles/{article['slug']}"
     for number in range(2, 6):
-        client.patch(url, json={"standfirst": f"Take {number}."}, headers=EDITOR)
+        assert (
+            client.patch(url, json={"standfirst": f"Take {number}."}, headers=EDITOR).status_code
+            == 200
+        )
     first = client.get(f"{url}/revisions?limit=2&count=true", headers=EDITOR)
     body = first.json()
     assert [item["version"] for item in body["data"]] == [5, 4]
@@ -78,10 +88,13 @@ def test_read_a_revision_as_it_was(client: TestClient) -> None:
         image={"url": "https://example.com/state-house.jpg", "caption": "State House"},
     )
     url = f"/v1/articles/{article['slug']}"
-    client.patch(
-        url,
-        json={"headline": "Ruto congratulates Trump", "body": "Second.", "entities": []},
-        headers=EDITOR,
+    assert (
+        client.patch(
+            url,
+            json={"headline": "Ruto congratulates Trump", "body": "Second.", "entities": []},
+            headers=EDITOR,
+        ).status_code
+        == 200
     )
     response = client.get(f"{url}/revisions/1", headers=EDITOR)
     assert response.status_code == 200
@@ -109,7 +122,12 @@ def test_revision_etag_is_fixed(client: TestClient) -> None:
     article = make_article(client, headline="Ruto calls Trump")
     url = f"/v1/articles/{article['slug']}/revisions/1"
     etag = client.get(url, headers=EDITOR).headers["etag"]
-    client.patch(f"/v1/articles/{article['slug']}", json={"body": "New."}, headers=EDITOR)
+    assert (
+        client.patch(
+            f"/v1/articles/{article['slug']}", json={"body": "New."}, headers=EDITOR
+        ).status_code
+        == 200
+    )
     assert client.get(url, headers=EDITOR | {"If-None-Match": etag}).status_code == 304
 
 
@@ -126,17 +144,20 @@ def test_restore_makes_a_new_version_with_that_content(client: TestClient) -> No
         image={"url": "https://example.com/state-house.jpg", "caption": "State House"},
     )
     url = f"/v1/articles/{article['slug']}"
-    client.patch(
-        url,
-        json={
-            "headline": "Ruto congratulates Trump",
-            "body": "Rewritten.",
-            "authors": [other["slug"]],
-            "entities": [],
-            "image": None,
-            "section": "politics",
-        },
-        headers=EDITOR,
+    assert (
+        client.patch(
+            url,
+            json={
+                "headline": "Ruto congratulates Trump",
+                "body": "Rewritten.",
+                "authors": [other["slug"]],
+                "entities": [],
+                "image": None,
+                "section": "politics",
+            },
+            headers=EDITOR,
+        ).status_code
+        == 200
     )
     response = client.post(f"{url}/revisions/1/restore", headers=ADMIN)
     assert response.status_code == 200, response.text
@@ -172,7 +193,12 @@ def test_restore_of_the_current_content_changes_nothing(client: TestClient) -> N
 
 def test_restore_takes_the_old_slug_back(client: TestClient) -> None:
     article = make_article(client, headline="Ruto calls Trump")
-    client.patch("/v1/articles/ruto-calls-trump", json={"slug": "ruto-trump-call"}, headers=EDITOR)
+    assert (
+        client.patch(
+            "/v1/articles/ruto-calls-trump", json={"slug": "ruto-trump-call"}, headers=EDITOR
+        ).status_code
+        == 200
+    )
     response = client.post("/v1/articles/ruto-trump-call/revisions/1/restore", headers=EDITOR)
     assert response.status_code == 200
     assert response.json()["slug"] == "ruto-calls-trump"
@@ -194,7 +220,12 @@ def test_restore_leaves_out_deleted_authors_and_entities(client: TestClient) -> 
         entities=[kenya["slug"], haiti["slug"]],
     )
     url = f"/v1/articles/{article['slug']}"
-    client.patch(url, json={"headline": "Changed", "authors": [], "entities": []}, headers=EDITOR)
+    assert (
+        client.patch(
+            url, json={"headline": "Changed", "authors": [], "entities": []}, headers=EDITOR
+        ).status_code
+        == 200
+    )
     assert client.delete(f"/v1/authors/{gone['slug']}", headers=EDITOR).status_code == 204
     assert client.delete(f"/v1/entities/{haiti['slug']}", headers=EDITOR).status_code == 204
     response = client.post(f"{url}/revisions/1/restore", headers=EDITOR)
@@ -210,7 +241,10 @@ def test_restore_follows_a_merged_entity(client: TestClient) -> None:
     duplicate = make_entity(client, name="President Ruto", type="person")
     article = make_article(client, headline="Ruto calls Trump", entities=[duplicate["slug"]])
     url = f"/v1/articles/{article['slug']}"
-    client.patch(url, json={"headline": "Changed", "entities": []}, headers=EDITOR)
+    assert (
+        client.patch(url, json={"headline": "Changed", "entities": []}, headers=EDITOR).status_code
+        == 200
+    )
     merged = client.post(
         f"/v1/entities/{duplicate['slug']}/merge", json={"into": ruto["slug"]}, headers=EDITOR
     )
@@ -223,7 +257,7 @@ def test_restore_with_if_match(client: TestClient) -> None:
     article = make_article(client, headline="Ruto calls Trump")
     url = f"/v1/articles/{article['slug']}"
     etag = client.get(url, headers=EDITOR).headers["etag"]
-    client.patch(url, json={"headline": "Changed"}, headers=EDITOR)
+    assert client.patch(url, json={"headline": "Changed"}, headers=EDITOR).status_code == 200
     stale = client.post(f"{url}/revisions/1/restore", headers=EDITOR | {"If-Match": etag})
     assert stale.status_code == 412
     assert client.get(url).json()["headline"] == "Changed"
@@ -245,7 +279,7 @@ def test_restore_of_a_missing_version_is_404(client: TestClient) -> None:
 def test_revisions_of_an_article_in_the_trash_are_404(client: TestClient) -> None:
     article = make_article(client, headline="Ruto calls Trump")
     url = f"/v1/articles/{article['slug']}"
-    client.delete(url, headers=EDITOR)
+    assert client.delete(url, headers=EDITOR).status_code == 204
     assert client.get(f"{url}/revisions", headers=EDITOR).status_code == 404
 
 

@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
 
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
+
 
 def search(client: TestClient, q: str, **params: Any) -> Any:
     response = client.get("/v1/articles", params={"q": q, **params})

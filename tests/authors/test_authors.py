@@ -1,10 +1,14 @@
 """Authors: create, read, update, delete, search and sort."""
 
 import jsonschema
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_author
+
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
 
 
 def test_create_read_update(client: TestClient) -> None:

@@ -36,21 +36,6 @@ def newsdesk(monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     get_settings.cache_clear()
 
 
-def test_serve_refuses_an_unmigrated_database(scratch_url: str) -> None:
-    env = os.environ | {"NEWSDESK_DATABASE_URL": scratch_url, "NEWSDESK_ADMIN_KEY": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve", "--port", "18099"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "newsdesk migrate" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_migrate_and_seed_in_processes_of_their_own(scratch_url: str) -> None:
     """As a user runs them: nothing another test loaded into this process (such as the
     instance secret that keys ETags) can hide what the command itself must do."""
@@ -138,3 +123,41 @@ def test_a_short_admin_key_is_warned_about_without_being_shown(tmp_path: Path) -
     assert Settings(admin_key="").admin_key is None  # empty, as in .env.example: no key
     assert Settings(admin_key=short).admin_key_is_short
     assert not Settings(admin_key="k" * 32).admin_key_is_short
+
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("seed",),
+        ("export",),
+        ("import", "-"),
+        ("keys", "create", "--role", "editor", "--name", "x"),
+    ],
+    ids=["seed", "export", "import", "keys-create"],
+)
+def test_every_database_command_refuses_an_unmigrated_database(
+    scratch_url: str, newsdesk: Run, args: tuple[str, ...]
+) -> None:
+    result = newsdesk(scratch_url, *args)
+    assert result.returncode == 1
+    assert "newsdesk migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("export",), ("import", "-"), ("keys", "create", "--role", "editor", "--name", "x")],
+    ids=["export", "import", "keys-create"],
+)
+def test_every_database_command_reports_an_unreachable_database(
+    newsdesk: Run, args: tuple[str, ...]
+) -> None:
+    result = newsdesk(UNREACHABLE, *args)
+    assert result.returncode == 1
+    assert "Cannot reach the database at postgresql://nobody@127.0.0.1:1/none" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""

@@ -1,7 +1,6 @@
 """When the database goes away the service answers 503 and recovers by itself."""
 
 import asyncio
-import os
 import socket
 import threading
 import time
@@ -18,7 +17,7 @@ from app.config import Settings
 from app.db import is_connection_error
 from app.main import create_app
 from app.schema import upgrade
-from tests.conftest import ADMIN, ADMIN_KEY, PG_URL_ENV, needs
+from tests.conftest import ADMIN, ADMIN_KEY, require_postgresql
 
 
 class TcpProxy:
@@ -70,10 +69,10 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(5)
 
 
-@pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
 def test_database_outage_is_503_then_recovers() -> None:
-    upgrade(os.environ[PG_URL_ENV])
-    url = make_url(os.environ[PG_URL_ENV])
+    pg_url = require_postgresql()
+    upgrade(pg_url)
+    url = make_url(pg_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
     via_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -122,9 +121,9 @@ def test_a_worker_started_while_the_database_is_away_finishes_its_set_up(
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'later' / 'newsdesk.db'}"  # its folder is not there yet
     else:
-        needs(bool(os.environ.get(PG_URL_ENV)), f"{PG_URL_ENV} is not set")
-        upgrade(os.environ[PG_URL_ENV])
-        target = make_url(os.environ[PG_URL_ENV])
+        pg_url = require_postgresql()
+        upgrade(pg_url)
+        target = make_url(pg_url)
         proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)  # not started
         url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     app = create_app(Settings(database_url=url, admin_key=ADMIN_KEY))

@@ -8,6 +8,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import EDITOR
 from tests.factories import make_article, make_author
 
+# Reads answered by the response cache and, with it off, by the app itself.
+pytestmark = pytest.mark.response_cache("on", "off")
+
 
 def walk(client: TestClient, url: str, headers: dict[str, str] | None = None) -> list[Any]:
     """Follow next_cursor to the end; check the Link header agrees."""
