@@ -178,7 +178,9 @@ def worker() -> None:
     import signal
 
     from app.db import make_sessionmaker
+    from app.freshness.feed import read_change_entries
     from app.logs import logging_config
+    from app.webhooks.dispatcher import reading_entries
     from app.webhooks.runner import WebhookRunner
 
     settings = get_settings()
@@ -189,6 +191,7 @@ def worker() -> None:
             sessionmaker=make_sessionmaker(engine),
             write_sessionmaker=make_write_sessionmaker(engine),
             settings=settings,
+            read_changes=reading_entries(read_change_entries),
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

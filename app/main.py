@@ -17,6 +17,7 @@ from app.config import ADMIN_KEY_MIN_LENGTH, Settings, get_settings
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.docs import install_docs
 from app.entities.router import router as entities_router
+from app.freshness.feed import read_change_entries
 from app.freshness.releases import release_loop
 from app.freshness.router import router as changes_router
 from app.freshness.store import ResponseCache
@@ -33,6 +34,7 @@ from app.ratelimit import RateLimits
 from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
 from app.schema import ensure_migrated
 from app.startup import FinishStartUp, StartUp
+from app.webhooks.dispatcher import reading_entries
 from app.webhooks.router import router as webhooks_router
 from app.webhooks.runner import WebhookRunner
 
@@ -62,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessionmaker=app.state.sessionmaker,
         write_sessionmaker=app.state.write_sessionmaker,
         settings=settings,
+        read_changes=reading_entries(read_change_entries),
     )
     app.state.webhooks = webhooks
     app.state.startup = StartUp(lambda: _set_up(app))

@@ -160,15 +160,29 @@ async def fan_out(session: AsyncSession, changes: Sequence[Change]) -> int:
     return len(rows)
 
 
+async def nothing_new(
+    sessionmaker: async_sessionmaker[AsyncSession], read_changes: ChangeReader
+) -> bool:
+    """Whether the log holds nothing after the stored cursor, read without taking any lock
+    (on SQLite a write transaction would hold up every writer once a second)."""
+    async with sessionmaker() as session:
+        query = select(dispatch_table.c.cursor).where(dispatch_table.c.id == DISPATCH_ROW)
+        cursor = (await session.execute(query)).scalar_one_or_none()
+        return not await read_changes(session, cursor, 1)
+
+
 async def dispatch_once(
     write_sessionmaker: async_sessionmaker[AsyncSession],
     read_changes: ChangeReader,
     *,
     limit: int = BATCH,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> int:
     """Fan out the changes after the stored cursor (up to ``limit``) and move the cursor
     past them, in one transaction; the number of changes read (0: nothing new, or another
-    dispatcher is at work)."""
+    dispatcher is at work). With ``sessionmaker``, an idle log is noticed without a write."""
+    if sessionmaker is not None and await nothing_new(sessionmaker, read_changes):
+        return 0
     async with write_sessionmaker() as session:
         cursor_row = await _take_cursor(session)
         if cursor_row is None and await _made_cursor_row(session):
@@ -219,11 +233,13 @@ class Dispatcher:
     def __init__(
         self,
         *,
+        sessionmaker: async_sessionmaker[AsyncSession],
         write_sessionmaker: async_sessionmaker[AsyncSession],
         read_changes: ChangeReader,
         poll_interval: float,
         on_dispatched: Callable[[], None],
     ) -> None:
+        self.sessionmaker = sessionmaker
         self.write_sessionmaker = write_sessionmaker
         self.read_changes = read_changes
         self.poll_interval = poll_interval
@@ -238,7 +254,9 @@ class Dispatcher:
         while True:
             self.woken.clear()
             try:
-                read = await dispatch_once(self.write_sessionmaker, self.read_changes)
+                read = await dispatch_once(
+                    self.write_sessionmaker, self.read_changes, sessionmaker=self.sessionmaker
+                )
             except Exception as exc:
                 logger.warning("webhook dispatcher: %s; trying again", type(exc).__name__)
                 read = 0

@@ -33,6 +33,7 @@ class WebhookRunner:
         )
         self.dispatcher = (
             Dispatcher(
+                sessionmaker=sessionmaker,
                 write_sessionmaker=write_sessionmaker,
                 read_changes=read_changes,
                 poll_interval=settings.webhook_poll_interval,

@@ -95,11 +95,30 @@ def test_a_signed_test_message_reaches_the_receiver(db: Backend, tmp_path: Path)
             verified(other["secret"], received)
 
 
-def test_a_dispatched_change_carries_the_resource_as_an_editor_sees_it(
-    db: Backend, tmp_path: Path
-) -> None:
-    from app.webhooks.dispatcher import Change, ChangedResource, dispatch_once
+def test_a_publish_reaches_the_receiver_signed(db: Backend, tmp_path: Path) -> None:
+    with running_receiver() as receiver, server_on(db, tmp_path) as server:
+        webhook = subscribe(server, receiver, events=["article.published"])
+        created = httpx.post(
+            f"{server.url}/v1/articles",
+            json={"headline": "Ruto congratulates Trump", "body": "Text.", "status": "published"},
+            headers=EDITOR,
+        )
+        assert created.status_code == 201, created.text
+        article = created.json()
+        wait_until(lambda: receiver.requests, what="the delivery")
+        message = verified(webhook["secret"], receiver.requests[0])
+        assert message["type"] == "article.published"
+        data = message["data"]
+        assert data["event"] == "article.published"
+        assert data["resource"]["id"] == article["id"]
+        assert data["resource"]["headline"] == "Ruto congratulates Trump"
+        assert f"article-{article['id']}" in data["keys"]
+        # The change feed lists the same entry under the same cursor.
+        feed = httpx.get(f"{server.url}/v1/changes", headers=EDITOR).json()["data"]
+        assert data["cursor"] in [entry["cursor"] for entry in feed]
 
+
+def test_a_change_carries_the_resource_as_an_editor_sees_it(db: Backend, tmp_path: Path) -> None:
     with running_receiver() as receiver, server_on(db, tmp_path) as server:
         webhook = subscribe(server, receiver, events=["article.updated"])
         draft = httpx.post(
@@ -107,30 +126,24 @@ def test_a_dispatched_change_carries_the_resource_as_an_editor_sees_it(
             json={"headline": "Ruto congratulates Trump", "body": "Draft.", "status": "draft"},
             headers=EDITOR,
         ).json()
-        change = Change(
-            cursor="1",
-            event="article.updated",
-            at=datetime.now(UTC),
-            resource=ChangedResource("article", uuid.UUID(draft["id"]), draft["slug"]),
-            keys=(f"article-{draft['id']}",),
+        patched = httpx.patch(
+            f"{server.url}/v1/articles/{draft['id']}",
+            json={"standfirst": "A call after the count."},
+            headers=EDITOR,
         )
-
-        async def read_changes(_session: Any, after: str | None, _limit: int) -> list[Change]:
-            return [change] if after is None else []
-
-        # The dispatcher runs here, the sender in the server: it sends what was committed.
-        assert db.run(dispatch_once, db.client.app.state.write_sessionmaker, read_changes) == 1
+        assert patched.status_code == 200, patched.text
         wait_until(lambda: receiver.requests, what="the delivery")
         message = verified(webhook["secret"], receiver.requests[0])
         assert message["type"] == "article.updated"
         data = message["data"]
         assert data["event"] == "article.updated"
-        assert data["cursor"] == "1"
-        assert data["keys"] == [f"article-{draft['id']}"]
+        # A draft never public lists no cache keys; the editor's view is all there.
+        assert data["keys"] == []
         assert data["resource"]["type"] == "article"
         assert data["resource"]["id"] == draft["id"]
         assert data["resource"]["status"] == "draft"
-        assert data["resource"]["headline"] == "Ruto congratulates Trump"
+        assert data["resource"]["standfirst"] == "A call after the count."
+        assert len(receiver.requests) == 1
 
 
 def test_a_receiver_failing_twice_gets_the_message_three_times_with_one_id(
