@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from app.cache import ResponseCache
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.config import Settings
+from app.freshness.store import ResponseCache
 from app.main import create_app
 from tests.conftest import Backend, StatementLog, count_clock_reads
 from tests.factories import make_article
