@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from app.db import create_engine, make_write_sessionmaker
+from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.demo.load import load_demo
+from app.instance import load_instance_secret
 from app.schema import upgrade
 
 # Ports the test servers may take; CI machines shared with other jobs can narrow it.
@@ -66,6 +67,9 @@ def migrated_and_seeded(url: str) -> None:
     async def seed() -> None:
         engine = create_engine(url)
         try:
+            # As every `newsdesk` command does first: tags are keyed with this database's secret.
+            async with make_sessionmaker(engine)() as session:
+                await load_instance_secret(session)
             await load_demo(make_write_sessionmaker(engine))
         finally:
             await engine.dispose()

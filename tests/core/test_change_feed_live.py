@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import ADMIN_KEY
 from tests.servers import migrated_and_seeded, running_server
+from tests.webhooks.receiver import running_receiver, wait_until
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 ENV = {"NEWSDESK_ADMIN_KEY": ADMIN_KEY, "NEWSDESK_LOG_LEVEL": "warning"}
@@ -102,14 +104,23 @@ def test_the_feed_visits_every_change_once_while_writes_go_on(
         assert mine[12] == "article.unpublished"
 
 
-def test_a_scheduled_story_is_recorded_once_with_two_workers(
+def test_a_scheduled_story_is_recorded_and_sent_once_with_two_workers(
     scratch_url: str, tmp_path: Path
 ) -> None:
     migrated_and_seeded(scratch_url)
+    env = ENV | {"NEWSDESK_WEBHOOK_ALLOW_PRIVATE": "true"}
     with (
-        running_server(tmp_path, extra_env=ENV, database_url=scratch_url, args=TWO_WORKERS) as srv,
+        running_receiver() as receiver,
+        running_server(tmp_path, extra_env=env, database_url=scratch_url, args=TWO_WORKERS) as srv,
         httpx.Client(base_url=srv.url, timeout=30) as http,
     ):
+        subscribed = http.post(
+            "/v1/webhooks",
+            json={"url": receiver.url, "events": ["article.published"]},
+            headers=ADMIN,
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        secret = subscribed.json()["secret"]
         soon = datetime.now(UTC) + timedelta(seconds=2)
         story = http.post(
             "/v1/articles",
@@ -124,6 +135,14 @@ def test_a_scheduled_story_is_recorded_once_with_two_workers(
         assert released[0]["keys"][:2] == ["articles", f"article-{story['id']}"]
         assert datetime.fromisoformat(released[0]["at"]) >= soon.replace(microsecond=0)
         assert http.get(f"/v1/articles/{story['id']}").status_code == 200
+        # Its webhook, once, though both workers dispatch and send.
+        wait_until(lambda: receiver.requests, what="the release's delivery")
+        time.sleep(2)
+        messages = [Webhook(secret).verify(got.body, got.headers) for got in receiver.requests]
+        assert [(m["type"], m["data"]["resource"]["id"]) for m in messages] == [
+            ("article.published", story["id"])
+        ]
+        assert messages[0]["data"]["cursor"] == released[0]["cursor"]
 
 
 def test_a_release_missed_while_no_server_ran_is_recorded_at_the_next_start(
