@@ -147,7 +147,8 @@ class ResponseCache:
         if self.enabled:
             clock = getattr(scope["app"].state, "content_clock", None)
         if clock is None:
-            # Nothing kept, but the answer still carries its cache tags.
+            # Nothing kept, but the answer still carries its cache tags; the app answers
+            # the client's conditions itself (its own 304s).
             stored = await self._fill(scope, receive, send, b"", 0, keep=False)
             if stored is not None:
                 await self._answer(scope, send, stored)
@@ -206,12 +207,17 @@ class ResponseCache:
         *,
         keep: bool = True,
     ) -> Stored | None:
-        """Let the app answer without the client's conditions, tag what it says, keep it
-        (when ``keep``) and return it; or, for an answer that is not a whole response,
-        pass it through and return None."""
-        unconditional = dict(
-            scope,
-            headers=[(k, v) for k, v in scope["headers"] if k not in _CONDITIONAL_HEADERS],
+        """Let the app answer, tag what it says, keep it (when ``keep``) and return it; or,
+        for an answer that is not a whole response, pass it through and return None. An
+        answer to keep is asked for without the client's conditions (the store answers
+        those itself from what it keeps); one not kept is asked for as the client sent it."""
+        unconditional = (
+            dict(
+                scope,
+                headers=[(k, v) for k, v in scope["headers"] if k not in _CONDITIONAL_HEADERS],
+            )
+            if keep
+            else scope
         )
         start: Message = {}
         chunks: list[bytes] = []

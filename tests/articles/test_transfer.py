@@ -220,11 +220,16 @@ def test_round_trip_gives_the_same_bytes_and_a_second_import_changes_nothing(
             "url": "https://example.com/state-house.jpg",
             "caption": "State House",
             "credit": None,
+            "alt": None,
+            "width": None,
+            "height": None,
         },
         "status": "published",
         "published_at": "2024-11-08T15:30:00Z",  # the API shows whole seconds
+        "expires_at": None,
         "authors": ["brian-mutua", "achieng-odhiambo"],
         "entities": ["haiti", "kenya", "william-ruto"],
+        "corrections": [],
     }
     archived = client_view(db.client, "old-nairobi-traffic-story")
     assert (archived["status"], archived["language"]) == ("archived", "sw-KE")

@@ -64,6 +64,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/v1/sitemaps/articles.xml"): "reader",
     ("GET", "/v1/sitemaps/news.xml"): "reader",
     ("GET", "/v1/sitemaps/articles-{period}.xml"): "reader",
+    ("GET", "/v1/changes"): "reader",
     ("POST", "/v1/articles/{ref}/preview"): "editor",
     # The signed token in the path is the credential; no key is looked at.
     ("GET", "/v1/preview/{token}"): "public",
