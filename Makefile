@@ -26,10 +26,15 @@ migrate: install
 seed: migrate
 	$(BIN)/newsdesk seed
 
+# The demo's article pages live at this address unless the environment names another
+# (set here, not in the shell: the template's braces would end a ${VAR-default}).
+ifndef NEWSDESK_ARTICLE_URL_TEMPLATE
+run: export NEWSDESK_ARTICLE_URL_TEMPLATE := $(DEMO_URL_TEMPLATE)
+endif
+
 run: seed
 	@echo "Newsdesk: API docs at http://$(HOST):$(PORT)/docs"
-	NEWSDESK_ARTICLE_URL_TEMPLATE="$${NEWSDESK_ARTICLE_URL_TEMPLATE-$(DEMO_URL_TEMPLATE)}" \
-		$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
+	$(BIN)/newsdesk serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
