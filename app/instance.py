@@ -10,10 +10,10 @@ recover those values from a tag. Anything else that must be signed uses it too, 
 
 import sqlmodel
 from sqlalchemy import Column, Integer, String, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from app.db import is_connection_error, table_of
+from app.db import table_of
 from app.errors import ServiceUnavailable
 
 
@@ -46,16 +46,3 @@ def instance_secret() -> bytes:
             headers={"Retry-After": "1"},
         )
     return _secret
-
-
-async def ensure_instance_secret(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Load the secret if start-up could not (the database was down then). An outage now
-    is left for the request itself to meet; it answers 503 if it needs the secret."""
-    if _secret is not None:
-        return
-    try:
-        async with sessionmaker() as session:
-            await load_instance_secret(session)
-    except Exception as exc:
-        if not is_connection_error(exc):
-            raise

@@ -5,7 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.articles.feeds import router as feeds_router
@@ -22,7 +22,7 @@ from app.freshness.releases import release_loop
 from app.freshness.router import router as changes_router
 from app.freshness.store import ResponseCache
 from app.freshness.tail import open_clock
-from app.instance import ensure_instance_secret, load_instance_secret
+from app.instance import load_instance_secret
 from app.keys.router import router as keys_router
 from app.keys.service import ensure_bootstrap_key
 from app.middleware import RequestPlumbing
@@ -105,12 +105,6 @@ async def _set_up(app: FastAPI) -> None:
         app.state.content_clock = await open_clock(settings.database_url)
 
 
-async def instance_secret_loaded(request: Request) -> None:
-    """Load the instance secret on a request after a start-up without the database; a
-    loaded secret costs nothing here."""
-    await ensure_instance_secret(request.app.state.sessionmaker)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -130,7 +124,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[
             Depends(refuse_nul_in_url),
             Depends(refuse_repeated_parameters),
-            Depends(instance_secret_loaded),
         ],
     )
     app.state.settings = settings
