@@ -91,7 +91,7 @@ async def get_viewer(request: Request, _declared: BearerKey) -> Viewer:
     try:
         token = bearer_token(request)
         assert token is not None
-        sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+        sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
         async with sessionmaker() as session:
             viewer = await viewer_for_token(session, token)
     except Unauthorized as exc:

@@ -81,7 +81,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Memory each worker may use to keep anonymous responses; 0 turns it off.",
     )
-    db_pool_size: int = Field(10, ge=1, description="Connections each worker keeps open.")
+    db_pool_size: int = Field(
+        10, ge=1, description="Connections each worker keeps open, and the most it uses at once."
+    )
     db_pool_timeout: float = Field(
         10,
         gt=0,

@@ -110,8 +110,11 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) ->
     return create_async_engine(
         target,
         json_deserializer=orjson.loads,
+        # No overflow: a connection opened past the pool would be closed on its return, and
+        # opening one (and preparing its statements again) costs far more than a short wait
+        # for a free one under a burst.
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_recycle=1800,
         # Every connection busy for this long: a 503 (``is_connection_error``), not a wait.
         pool_timeout=pool_timeout,
@@ -147,8 +150,17 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read. On PostgreSQL they run in autocommit: each
+    statement is its own transaction, which is what READ COMMITTED gives a read anyway (a
+    snapshot a statement), without the BEGIN and ROLLBACK round trips around it."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return make_sessionmaker(engine)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    session: AsyncSession = request.app.state.sessionmaker()
+    session: AsyncSession = request.app.state.read_sessionmaker()
     try:
         yield session
     finally:

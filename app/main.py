@@ -14,7 +14,12 @@ from app.articles.site import Site, SiteContext
 from app.articles.sitemaps import router as sitemaps_router
 from app.authors.router import router as authors_router
 from app.config import ADMIN_KEY_MIN_LENGTH, Settings, get_settings
-from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
+from app.db import (
+    create_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    make_write_sessionmaker,
+)
 from app.docs import install_docs
 from app.entities.router import router as entities_router
 from app.freshness.feed import read_change_entries
@@ -31,7 +36,7 @@ from app.ops import router as ops_router
 from app.previews.router import router as previews_router
 from app.problems import install_error_handlers
 from app.ratelimit import RateLimits
-from app.responses import JSONBytesResponse, refuse_nul_in_url, refuse_repeated_parameters
+from app.responses import JSONBytesResponse, check_request
 from app.schema import ensure_migrated
 from app.startup import FinishStartUp, StartUp
 from app.webhooks.dispatcher import reading_entries
@@ -58,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.read_sessionmaker = make_read_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
     app.state.content_clock = None
     webhooks = WebhookRunner(
@@ -121,10 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONBytesResponse,
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        dependencies=[
-            Depends(refuse_nul_in_url),
-            Depends(refuse_repeated_parameters),
-        ],
+        dependencies=[Depends(check_request)],
     )
     app.state.settings = settings
     app.state.rate_limits = RateLimits.from_settings(settings)

@@ -13,7 +13,18 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import orjson
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Row, Select, and_, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
@@ -240,6 +251,25 @@ def next_link(url: URL, cursor: str) -> str:
     return f'<{url.include_query_params(cursor=cursor)}>; rel="next"'
 
 
+# The page size goes in as a parameter, so that a list statement built once (see
+# ``app.articles.queries``) serves every ``limit``.
+PAGE_LIMIT = bindparam("page_limit", type_=Integer)
+
+
+def page_query(
+    query: Select[Any],
+    keys: Sequence[SortKey],
+    id_column: ColumnElement[Any],
+    cursor: Sequence[Any] | None = None,
+) -> Select[Any]:
+    """``query`` in ``keys`` order, after the decoded ``cursor``, limited to ``page_limit``
+    rows; ``query`` must select the id column as ``id``."""
+    query = query.add_columns(*sort_columns(keys)).order_by(*order_by(keys, id_column))
+    if cursor is not None:
+        query = query.where(after_cursor(keys, id_column, cursor))
+    return query.limit(PAGE_LIMIT)
+
+
 async def fetch_page(
     session: AsyncSession,
     query: Select[Any],
@@ -247,13 +277,17 @@ async def fetch_page(
     keys: Sequence[SortKey],
     id_column: ColumnElement[Any],
     params: ListParams,
+    values: Mapping[str, Any] | None = None,
+    ordered: bool = False,
 ) -> tuple[list[Row[Any]], str | None]:
     """One page of ``query`` in ``keys`` order after ``params.cursor``, and the next cursor.
-    ``query`` must select the id column as ``id``."""
-    query = query.add_columns(*sort_columns(keys)).order_by(*order_by(keys, id_column))
-    if params.cursor:
-        query = query.where(after_cursor(keys, id_column, decode_cursor(params.cursor, keys)))
-    rows = list((await session.execute(query.limit(params.limit + 1))).all())
+    ``query`` must select the id column as ``id``; ``ordered`` says it is a ``page_query``
+    already (which then ignores the cursor), ``values`` are its other bound parameters."""
+    if not ordered:
+        cursor = decode_cursor(params.cursor, keys) if params.cursor else None
+        query = page_query(query, keys, id_column, cursor)
+    bound = {**(values or {}), "page_limit": params.limit + 1}
+    rows = list((await session.execute(query, bound)).all())
     if len(rows) <= params.limit:
         return rows, None
     last = rows[params.limit - 1]

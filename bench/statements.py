@@ -75,8 +75,11 @@ async def _count(
         listeners: list[tuple[str, Any]] = [("before_cursor_execute", record)]
         for name in ("begin", "commit", "rollback"):
 
-            def note(_conn: Any, name: str = name) -> None:
-                control.append(name)
+            def note(conn: Any, name: str = name) -> None:
+                # An autocommit connection (the reads on PostgreSQL) sends no BEGIN,
+                # COMMIT or ROLLBACK, whatever SQLAlchemy's events say.
+                if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                    control.append(name)
 
             listeners.append((name, note))
             event.listen(engine.sync_engine, name, note)

@@ -21,6 +21,7 @@ from pydantic import (
 )
 from sqlalchemy import (
     JSON,
+    BindParameter,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -626,12 +627,16 @@ revisions_table = table_of(ArticleRevision)
 corrections_table = table_of(ArticleCorrection)
 
 
-def not_expired(now: datetime) -> Any:
+# A time to compare with: a value, or a bound parameter (``queries.NOW``) filled in later.
+Moment = datetime | BindParameter[Any]
+
+
+def not_expired(now: Moment) -> Any:
     """No expiry, or one still to come."""
     return articles_table.c.expires_at.is_(None) | (articles_table.c.expires_at > now)
 
 
-def publicly_visible(now: datetime) -> Any:
+def publicly_visible(now: Moment) -> Any:
     """Published, its time come, not expired, not in the trash: what anonymous callers may
     see (in SQL; ``is_publicly_visible`` is the same rule for a loaded row). Time is
     compared at every read, so neither going live nor expiring waits for a job."""

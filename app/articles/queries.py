@@ -8,8 +8,9 @@ statement (``relation_columns``), so one article, or a page of any size, is one 
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple, TypedDict
 from typing import cast as cast_to
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -34,6 +36,7 @@ from app.articles.etags import change_time_columns, load_article_state, validato
 from app.articles.models import (
     ARTICLE_FIELDS,
     ArticleStatus,
+    Moment,
     ShownStatus,
     article_authors_table,
     article_entities_table,
@@ -45,13 +48,22 @@ from app.articles.models import (
 )
 from app.articles.search import plan_search, search_sorting
 from app.articles.site import article_url
-from app.auth import Viewer
+from app.auth import ANONYMOUS, Viewer
 from app.authors.models import authors_table as authors
 from app.conditional import ReadConditions, Validators
 from app.db import table_of, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
-from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
+from app.keys.models import Role
+from app.pagination import (
+    ListParams,
+    SortField,
+    SortKey,
+    count_rows,
+    fetch_page,
+    page_query,
+    parse_sort,
+)
 from app.slugs import SlugRedirect, parse_ref
 
 KIND = "article"
@@ -103,6 +115,10 @@ class ArticleFilters:
     published_after: datetime | None = None
     published_before: datetime | None = None
     statuses: Sequence[ShownStatus] = field(default_factory=tuple)
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, each.name) for each in dataclass_fields(self))
 
 
 class Byline(TypedDict):
@@ -317,7 +333,7 @@ def _ref_condition(table: Any, refs: Sequence[str]) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def _status_condition(status: ShownStatus, now: datetime) -> ColumnElement[bool]:
+def _status_condition(status: ShownStatus, now: Moment) -> ColumnElement[bool]:
     live = articles.c.deleted_at.is_(None)
     if status == ShownStatus.deleted:
         return articles.c.deleted_at.is_not(None)
@@ -339,7 +355,7 @@ def _status_condition(status: ShownStatus, now: datetime) -> ColumnElement[bool]
 
 
 def filter_conditions(
-    filters: ArticleFilters, viewer: Viewer, now: datetime
+    filters: ArticleFilters, viewer: Viewer, now: Moment
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if not viewer.is_editor:
@@ -393,6 +409,39 @@ def filter_conditions(
     return conditions
 
 
+# "Now" as a bound parameter: a statement built with it serves every request.
+NOW = bindparam("now", type_=articles.c.published_at.type)
+NO_FILTERS = ArticleFilters()
+_RELATION_FIELDS = frozenset({"authors", "entities", "corrections"})
+
+
+def _list_query(
+    filters: ArticleFilters, viewer: Viewer, fields: frozenset[str] | None, dialect: str
+) -> Select[Any]:
+    """The articles ``filters`` select for this viewer, with the columns ``fields`` need
+    (relations built by the database, ``relation_columns``); unordered, at ``NOW``."""
+    columns = list(SUMMARY_COLUMNS)
+    if fields is not None:
+        columns += [column for column in BODY_COLUMNS if column.key in fields]
+    query = select(*columns).where(*filter_conditions(filters, viewer, NOW))
+    if fields is None or fields & _RELATION_FIELDS:
+        query = query.add_columns(*relation_columns(dialect))
+    return query
+
+
+@lru_cache(maxsize=256)
+def _first_page_query(
+    dialect: str, editor: bool, fields: frozenset[str] | None, order: tuple[tuple[str, bool], ...]
+) -> Select[Any]:
+    """The first page of an unfiltered list (the front page, the newest stories), built
+    once a shape: building it took longer than running it."""
+    keys = [SortKey(name, SORT_FIELDS[name], descending) for name, descending in order]
+    # filter_conditions reads only whether the viewer is an editor.
+    viewer = Viewer(role=Role.editor) if editor else ANONYMOUS
+    query = _list_query(NO_FILTERS, viewer, fields, dialect)
+    return page_query(query, keys, articles.c.id)
+
+
 async def list_articles(
     session: AsyncSession,
     *,
@@ -404,40 +453,61 @@ async def list_articles(
     q: str | None = None,
 ) -> ArticlePage:
     now = utcnow()
-    search = plan_search(q, session.get_bind().dialect.name) if q else None
+    dialect = dialect_of(session)
+    search = plan_search(q, dialect) if q else None
     sort_fields, default_sort = search_sorting(sort, SORT_FIELDS, search, "-published_at")
     keys = parse_sort(sort, sort_fields, default=default_sort)
-    columns = list(SUMMARY_COLUMNS)
-    if fields is not None:
-        columns += [column for column in BODY_COLUMNS if column.key in fields]
-    query = select(*columns).where(*filter_conditions(filters, viewer, now))
-    counted = query
-    if search is not None:
-        counted = search.apply(query, bounded=False)
-        query = search.apply(query)
-    wants_relations = fields is None or bool({"authors", "entities", "corrections"} & fields)
-    page = query.add_columns(*relation_columns(dialect_of(session))) if wants_relations else query
-    rows, next_cursor = await fetch_page(
-        session, page, keys=keys, id_column=articles.c.id, params=params
-    )
+    values = {"now": now}
+    if search is None and params.cursor is None and filters.empty:
+        order = tuple((key.name, key.descending) for key in keys)
+        page = _first_page_query(dialect, viewer.is_editor, fields, order)
+        rows, next_cursor = await fetch_page(
+            session,
+            page,
+            keys=keys,
+            id_column=articles.c.id,
+            params=params,
+            values=values,
+            ordered=True,
+        )
+    else:
+        query = _list_query(filters, viewer, fields, dialect)
+        if search is not None:
+            query = search.apply(query)
+        rows, next_cursor = await fetch_page(
+            session, query, keys=keys, id_column=articles.c.id, params=params, values=values
+        )
     items = [article_public(row, now, fields) for row in rows]
     if search is not None and (fields is None or "snippet" in fields):
         snippets = await search.snippets(session, rows)
         for item, row in zip(items, rows, strict=True):
             item["snippet"] = snippets.get(row.id)
-    total = await count_rows(session, counted) if params.count else None
+    total = None
+    if params.count:
+        counted = select(*SUMMARY_COLUMNS).where(*filter_conditions(filters, viewer, now))
+        if search is not None:
+            counted = search.apply(counted, bounded=False)
+        total = await count_rows(session, counted)
     return ArticlePage(items, next_cursor, total)
+
+
+@cache
+def _article_row_query(by_id: bool, relations: bool, dialect: str) -> Select[Any]:
+    """``find_article_row``'s statement, built once: building it (and the cache key
+    SQLAlchemy computes for a new statement) cost as much as running it."""
+    column = articles.c.id if by_id else articles.c.slug
+    columns = [*SUMMARY_COLUMNS, *BODY_COLUMNS, *change_time_columns()]
+    if relations:
+        columns += relation_columns(dialect)
+    return select(*columns).where(column == bindparam("ref", type_=column.type))
 
 
 async def find_article_row(session: AsyncSession, ref: str, *, relations: bool = False) -> Any:
     """The article row for an id or slug (bodies included), trash included, or None; with
     ``relations``, its bylines and tags too (``relation_columns``), in the same query."""
     ref_id = parse_ref(ref)
-    condition = articles.c.id == ref_id if ref_id else articles.c.slug == ref
-    columns = [*SUMMARY_COLUMNS, *BODY_COLUMNS, *change_time_columns()]
-    if relations:
-        columns += relation_columns(dialect_of(session))
-    return (await session.execute(select(*columns).where(condition))).first()
+    query = _article_row_query(ref_id is not None, relations, dialect_of(session))
+    return (await session.execute(query, {"ref": ref_id or ref})).first()
 
 
 def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:

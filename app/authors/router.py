@@ -17,11 +17,9 @@ from app.conditional import (
 from app.db import SessionDep, WriteSessionDep
 from app.pagination import ListParams, Page, list_params, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
-from app.responses import created_response, json_response, page_response, require_json_body
+from app.responses import created_response, json_response, page_response
 
-router = APIRouter(
-    prefix="/v1/authors", tags=["authors"], dependencies=[Depends(require_json_body)]
-)
+router = APIRouter(prefix="/v1/authors", tags=["authors"])
 
 
 @router.get(

@@ -19,9 +19,21 @@ SQLite has one writer at a time, which takes its ids in commit order: there ``tx
 the horizon is the newest id, and the same queries hold.
 """
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, cast, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,19 +80,10 @@ async def writers_horizon(session: AsyncSession) -> int:
     return int((await session.execute(_WRITERS_SQL, {"lock": WRITERS_LOCK})).scalar_one())
 
 
-def horizon(dialect: str) -> ColumnElement[int]:
-    """The first txid that may not be final yet, as the reading statement sees it."""
-    if dialect == "postgresql":
-        xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
-        return cast(cast(xmin, Text), BigInteger)
-    return literal(ALL_FINAL, BigInteger)
-
-
-async def log_version(session: AsyncSession, *, public: bool) -> str:
-    """A value that changes whenever an entry commits (``public``: an entry that makes
-    some anonymous answer stale), or a scheduled article's time comes before the release
-    task has recorded it; read in one statement."""
-    dialect = session.get_bind().dialect.name
+@cache
+def _log_version_query(dialect: str, public: bool) -> Select[Any]:
+    """``log_version``'s statement, built once: it runs before every list and feed, and
+    building it (and its cache key) cost more than running it."""
     changes = changes_table
     edge = select(horizon(dialect).label("w")).subquery()
     wanted = [changes.c.stale] if public else []
@@ -101,10 +104,25 @@ async def log_version(session: AsyncSession, *, public: bool) -> str:
         )
     due = (
         select(func.max(releases_table.c.due_at))
-        .where(releases_table.c.due_at <= utcnow())
+        .where(releases_table.c.due_at <= bindparam("now", type_=releases_table.c.due_at.type))
         .scalar_subquery()
     )
-    query = select(newest_final, in_flight, due).select_from(edge)
-    row = (await session.execute(query)).one()
+    return select(newest_final, in_flight, due).select_from(edge)
+
+
+def horizon(dialect: str) -> ColumnElement[int]:
+    """The first txid that may not be final yet, as the reading statement sees it."""
+    if dialect == "postgresql":
+        xmin = func.pg_snapshot_xmin(func.pg_current_snapshot())
+        return cast(cast(xmin, Text), BigInteger)
+    return literal(ALL_FINAL, BigInteger)
+
+
+async def log_version(session: AsyncSession, *, public: bool) -> str:
+    """A value that changes whenever an entry commits (``public``: an entry that makes
+    some anonymous answer stale), or a scheduled article's time comes before the release
+    task has recorded it; read in one statement."""
+    query = _log_version_query(session.get_bind().dialect.name, public)
+    row = (await session.execute(query, {"now": utcnow()})).one()
     released = row[2].isoformat() if row[2] is not None else ""
     return f"{row[0]}/{row[1] or ''}/{released}"

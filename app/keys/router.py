@@ -11,9 +11,9 @@ from app.keys import service
 from app.keys.models import KeyCreate, KeyCreated, KeyPublic
 from app.pagination import ListParams, Page, list_params
 from app.problems import problem_responses
-from app.responses import created_response, json_response, page_response, require_json_body
+from app.responses import created_response, json_response, page_response
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(require_json_body)])
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app.articles.models import ArticlePublic
 from app.auth import EditorDep
@@ -10,9 +10,9 @@ from app.db import SessionDep
 from app.previews import service
 from app.previews.models import PreviewCreate, PreviewPublic
 from app.problems import MOVED_WRITE, problem_responses
-from app.responses import created_response, json_response, require_json_body
+from app.responses import created_response, json_response
 
-router = APIRouter(tags=["articles"], dependencies=[Depends(require_json_body)])
+router = APIRouter(tags=["articles"])
 
 PREVIEW_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
 PREVIEW_RESPONSE: dict[int | str, dict[str, Any]] = {

@@ -114,3 +114,25 @@ def test_author_and_entity_article_lists(client: TestClient, newsroom: dict[str,
     }
     assert counts["kenya"] == 3
     assert counts["haiti"] == 1
+
+
+@pytest.mark.response_cache("off")
+def test_first_pages_follow_the_viewer_the_fields_and_the_limit(client: TestClient) -> None:
+    """The first page of an unfiltered list is the busiest read: asked in turn by an
+    anonymous reader and an editor, with different fields and sizes, each gets its own."""
+    author = make_author(client)["slug"]
+    live = [make_article(client, authors=[author])["id"] for _ in range(2)]
+    draft = make_article(client, status="draft")["id"]
+
+    def ids(url: str, headers: dict[str, str] | None = None) -> list[str]:
+        return [item["id"] for item in client.get(url, headers=headers).json()["data"]]
+
+    assert ids("/v1/articles") == live[::-1]
+    assert ids("/v1/articles", EDITOR) == [*live[::-1], draft]  # drafts have no date: last
+    assert ids("/v1/articles") == live[::-1]
+    assert ids("/v1/articles?limit=1") == [live[1]]
+    assert ids("/v1/articles?sort=published_at") == live
+    slim = client.get("/v1/articles?fields=slug").json()["data"][0]
+    assert set(slim) == {"id", "slug"}
+    bylined = client.get("/v1/articles?fields=authors").json()["data"][0]
+    assert [byline["slug"] for byline in bylined["authors"]] == [author]

@@ -71,3 +71,18 @@ def test_each_read_is_one_query_with_its_relations(db: Backend) -> None:
     page = client.get("/v1/articles?limit=20").json()["data"]
     assert [author["slug"] for author in page[0]["authors"]] == authors[:2]
     assert sorted(tag["slug"] for tag in page[0]["entities"]) == sorted(entities)
+
+
+@pytest.mark.response_cache("off")
+def test_uncached_reads_cost_one_statement_and_the_version(db: Backend) -> None:
+    """With no response cache, a story is its one query; a list page is the change log's
+    version (its ETag) and the page, on the first page as on the pages after it."""
+    client: TestClient = db.client
+    author = make_author(client)["slug"]
+    made = [make_article(client, authors=[author]) for _ in range(5)]
+    assert statements_for(db, f"/v1/articles/{made[0]['slug']}") == 1
+    assert statements_for(db, f"/v1/articles/{made[0]['id']}") == 1
+    assert statements_for(db, "/v1/articles?limit=2") == 2
+    cursor = client.get("/v1/articles?limit=2").json()["meta"]["next_cursor"]
+    assert statements_for(db, f"/v1/articles?limit=2&cursor={cursor}") == 2
+    assert statements_for(db, "/v1/articles?limit=2", EDITOR) == 3  # and the key lookup
