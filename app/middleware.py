@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import is_connection_error
+from app.db import close_request_sessions, is_connection_error
 from app.logs import ACCESS_LOGGER, request_id_var
 from app.metrics import UNMATCHED_ROUTE, observe_request
 from app.problems import problem_response
@@ -163,6 +163,7 @@ class RequestPlumbing:
                 status = 503 if is_connection_error(exc) else 500
             raise
         finally:
+            await close_request_sessions(state)
             method = "HEAD" if head else scope["method"]
             self._observe(
                 scope, method, root_path, request_id, status, time.perf_counter() - started

@@ -1,16 +1,23 @@
-"""The database schema's version: Alembic's head, the database's current revision, and
-upgrading one to the other."""
+"""The database schema's version: the revision this code needs, the database's current
+revision, and upgrading one to the other.
+
+Alembic is imported only to migrate: a server checks the database against
+``SCHEMA_REVISION`` and never loads it (a tenth of a worker's memory)."""
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.environment import NameFilterParentNames, NameFilterType
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+
+# The head of migrations/, which this code needs (a test checks that they agree).
+SCHEMA_REVISION = "0007"
 
 # Full-text search lives in objects the models do not describe (migration 0002): the
 # PostgreSQL tsvector column and its index, SQLite's FTS5 table, its shadow tables and
@@ -25,7 +32,7 @@ POSTGRESQL_ONLY_INDEXES = {"ix_article_published_at_desc_id"}
 
 
 def described_by_models(
-    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+    name: str | None, type_: "NameFilterType", parent_names: "NameFilterParentNames"
 ) -> bool:
     """Alembic's ``include_name``: False for the database objects that search keeps."""
     if type_ == "table" and name and name.startswith(SEARCH_TABLE_PREFIX):
@@ -41,7 +48,9 @@ def migrations_path() -> Path:
     return Path(migrations.__file__).resolve().parent
 
 
-def alembic_config(database_url: str | None = None) -> Config:
+def alembic_config(database_url: str | None = None) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_path()))
     if database_url:
@@ -51,6 +60,9 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 @lru_cache
 def head_revision() -> str:
+    """The head of migrations/, as Alembic reads it."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise RuntimeError("no migrations found")
@@ -74,17 +86,19 @@ class NotMigrated(RuntimeError):
         found = f"at revision {current}" if current else "not migrated"
         super().__init__(
             f"The database is {found}, but this version of Newsdesk needs revision "
-            f"{head_revision()}. Run `newsdesk migrate` first."
+            f"{SCHEMA_REVISION}. Run `newsdesk migrate` first."
         )
 
 
 async def ensure_migrated(engine: AsyncEngine) -> str:
     current = await current_revision(engine)
-    if current != head_revision():
+    if current != SCHEMA_REVISION:
         raise NotMigrated(current)
     return current
 
 
 def upgrade(database_url: str) -> None:
     """Alembic ``upgrade head``; safe to run again."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")
