@@ -6,7 +6,7 @@ statement (``relation_columns``), so one article, or a page of any size, is one 
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -299,26 +299,39 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None) -> ArticleData:
-    """The API's article (or the ``fields`` of it) from a row read with the summary
-    columns and, where the fields want them, ``relation_columns``."""
-    values = row._mapping
-    item: dict[str, Any] = {}
+# The fields an article's row does not hold as they are shown: each computed from it.
+_COMPUTED: dict[str, Callable[[Any, datetime], Any]] = {
+    "status": shown_status,
+    "authors": lambda row, _now: bylines_of(row),
+    "entities": lambda row, _now: tags_of(row),
+    "corrections": lambda row, _now: corrections_of(row),
+    "url": lambda row, _now: article_url(row),
+}
+
+
+@lru_cache(maxsize=256)
+def _item_plan(
+    fields: frozenset[str] | None, columns: tuple[str, ...]
+) -> tuple[tuple[str, int | None], ...]:
+    """Each field an item shows, in order, with its column's position in the row (None:
+    computed); worked out once a page shape, not once a row."""
+    plan: list[tuple[str, int | None]] = []
     for name in ARTICLE_FIELDS:
         if fields is not None and name not in fields:
             continue
-        if name == "status":
-            item[name] = shown_status(row, now)
-        elif name == "authors":
-            item[name] = bylines_of(row)
-        elif name == "entities":
-            item[name] = tags_of(row)
-        elif name == "corrections":
-            item[name] = corrections_of(row)
-        elif name == "url":
-            item[name] = article_url(row)
-        elif name in values:
-            item[name] = values[name]
+        if name in _COMPUTED:
+            plan.append((name, None))
+        elif name in columns:
+            plan.append((name, columns.index(name)))
+    return tuple(plan)
+
+
+def article_public(row: Any, now: datetime, fields: frozenset[str] | None = None) -> ArticleData:
+    """The API's article (or the ``fields`` of it) from a row read with the summary
+    columns and, where the fields want them, ``relation_columns``."""
+    item: dict[str, Any] = {}
+    for name, position in _item_plan(fields, row._fields):
+        item[name] = _COMPUTED[name](row, now) if position is None else row[position]
     return cast_to(ArticleData, item)
 
 
