@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     response_cache_bytes: int = Field(
-        32 * 1024 * 1024,
+        16 * 1024 * 1024,
         ge=0,
         description="Memory each worker may use to keep anonymous responses; 0 turns it off.",
     )

@@ -14,6 +14,7 @@ bytes, with no routing, no dependencies and no serialisation.
 
 import asyncio
 import logging
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +34,9 @@ logger = logging.getLogger("newsdesk.cache")
 # Not 404: a made-up URL is as cheap to answer again as to look up, and keeping every one
 # would let anyone fill the store with junk.
 _CACHEABLE_STATUS = frozenset({200, 301})
-# What a kept response costs beyond its key, headers and body: the entry's objects.
-_ENTRY_OVERHEAD = 400
+# What a kept response costs beyond its own objects: its place in the store (the
+# dictionary's slot, the (entry, cost) pair) and the ETag and date parsed from it.
+_ENTRY_OVERHEAD = 300
 _CONDITIONAL_HEADERS = frozenset({b"if-none-match", b"if-modified-since"})
 # Answers that are never kept: the changes feed moves with every write.
 _NEVER_KEPT = ("/v1/changes",)
@@ -53,9 +55,15 @@ class Stored:
     route: Any
 
     def cost(self, key: bytes) -> int:
-        """The memory this entry holds under ``key``: key, headers, body and overhead."""
-        header_bytes = sum(len(name) + len(value) for name, value in self.headers)
-        return len(key) + header_bytes + len(self.body) + 8 * len(self.keys) + _ENTRY_OVERHEAD
+        """The memory this entry holds under ``key``, as Python counts it: the key, every
+        header (the pair and its two strings), the cache keys, the body and the entry."""
+        headers = sys.getsizeof(self.headers) + sum(
+            sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
+            for pair in self.headers
+        )
+        keys = sys.getsizeof(self.keys) + sum(sys.getsizeof(each) for each in self.keys)
+        own = sys.getsizeof(key) + sys.getsizeof(self.body) + sys.getsizeof(self)
+        return own + headers + keys + _ENTRY_OVERHEAD
 
 
 class ResponseStore:
@@ -257,6 +265,9 @@ class ResponseCache:
             and "set-cookie" not in headers
             and not private
         ):
+            # Kept as an exact copy: orjson's output keeps the buffer it grew, several
+            # times the length of the JSON, which the budget would not see.
+            stored.body = bytes(memoryview(body))
             self.store.put(key, stored)
         elif keep:
             self.store.discard(key)

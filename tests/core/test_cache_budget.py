@@ -2,6 +2,8 @@
 least recently used answers go first, and an answer too big to be worth keeping is never
 kept, so a read of it always reaches the database."""
 
+import gc
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +98,30 @@ def test_an_answer_bigger_than_an_eighth_of_the_budget_is_never_kept(
     assert small_cache.statements_of_get(url) > 1
     assert small_cache.statements_of_get(url) > 1
     assert small_cache.cache.store.used == 0
+
+
+def test_the_budget_is_the_memory_the_answers_hold(db: Backend) -> None:
+    """What the store counts against its budget is what the kept answers hold in memory
+    (within a margin for the entries' bookkeeping), so the setting bounds a worker."""
+    settings = Settings(database_url=db.url, response_cache_bytes=4 * 1024 * 1024)
+    urls = [
+        f"/v1/articles/{make_article(db.client, headline=f'Kept {n}', body=BODY)['slug']}"
+        for n in range(100)
+    ]
+    with TestClient(create_app(settings)) as client:
+        store = _response_cache(client.app).store
+        for url in urls[:20]:  # warms what every first request fills (pools, statements)
+            assert client.get(url).status_code == 200
+        gc.collect()
+        tracemalloc.start()
+        try:
+            used_before = store.used
+            for url in urls[20:]:
+                assert client.get(url).status_code == 200
+            gc.collect()
+            held, _peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        counted = store.used - used_before
+        assert len(store.items) == len(urls)
+        assert held < 1.25 * counted, (held, counted)
