@@ -134,6 +134,22 @@ def test_snippet_follows_fields(client: TestClient) -> None:
     assert response.status_code == 422
 
 
+def test_a_match_deep_in_a_long_body_is_quoted_from_there(client: TestClient) -> None:
+    filler = [f"filler{number}" for number in range(300)]
+    sentence = "À Abidjan, Côte d'Ivoire's Haiti mission resumed."
+    make_article(
+        client, headline="Budget news", body=" ".join(filler) + f" {sentence} " + " ".join(filler)
+    )
+    for q, marked in (("haiti", "<mark>Haiti</mark> mission"), ("cote", "<mark>Côte</mark>")):
+        snippet = search(client, q)["data"][0]["snippet"]
+        assert marked in snippet
+        assert "Budget" not in snippet
+        # Cut at whole words: every word shown is one of the text's.
+        text = snippet.replace("<mark>", "").replace("</mark>", "").replace("…", " ")
+        known = set(filler) | set(sentence.split())
+        assert set(text.split()) <= known, text
+
+
 @pytest.mark.parametrize(
     "q",
     [
