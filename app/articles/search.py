@@ -25,6 +25,7 @@ the hits.
 
 import html
 import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
 
 from app.articles.models import articles_table
-from app.articles.search_charset import DROPPED, FOLD_FROM, FOLD_TO, SEPARATOR_CLASS
+from app.articles.search_charset import SEPARATOR_CLASS
 from app.errors import ValidationFailed
 from app.pagination import SortField
 
@@ -56,7 +57,6 @@ MAX_TERMS = 32
 RELEVANCE = "relevance"
 DEFAULT_SEARCH_SORT = "relevance,-published_at"
 
-_FOLD = str.maketrans(FOLD_FROM, FOLD_TO, DROPPED)
 _SEPARATORS = re.compile(SEPARATOR_CLASS)
 # Private-use characters mark matches inside snippets until the text is HTML-escaped.
 _MARK_START, _MARK_STOP = "\ue000", "\ue001"
@@ -65,9 +65,12 @@ _ELLIPSIS = "…"
 
 
 def words_of(value: str) -> list[str]:
-    """The words of ``value`` as both search engines see them (folded, not lower-cased)."""
+    """The words of ``value`` split where both search engines split them. Case and accents
+    are left to the engines (``unaccent`` on PostgreSQL, ``remove_diacritics`` on SQLite);
+    composing the text first lets them fold an accent typed as a separate mark too."""
     # NUL is no separator to SQLite, but PostgreSQL refuses it in any text.
-    return _SEPARATORS.sub(" ", value.replace("\x00", " ").translate(_FOLD)).split()
+    composed = unicodedata.normalize("NFC", value.replace("\x00", " "))
+    return _SEPARATORS.sub(" ", composed).split()
 
 
 @dataclass(frozen=True)
