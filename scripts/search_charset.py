@@ -1,21 +1,21 @@
 """Regenerate app/articles/search_charset.py from SQLite's FTS5 ``unicode61`` tokenizer.
 
-PostgreSQL's text-search parser and SQLite's tokenizer split and fold text differently.
-Newsdesk makes them agree by feeding PostgreSQL text that was first cleaned the way
-``unicode61 remove_diacritics 2`` sees it: which characters separate words, which
-combining marks vanish, and which letters lose their diacritics. This script asks SQLite
-itself, one character at a time, and writes the answers down as constants.
+PostgreSQL's text-search parser and SQLite's tokenizer split text differently. Newsdesk
+makes them agree by feeding PostgreSQL text whose separators, the characters where
+``unicode61 remove_diacritics 2`` splits words, were first turned into spaces. This script
+asks SQLite itself, one character at a time, and writes the answer down as a constant.
+Accents are each engine's own business (``unaccent`` on PostgreSQL).
 
     .venv/bin/python scripts/search_charset.py > app/articles/search_charset.py
 
-Migration 0002 keeps its own frozen copy of these tables; a test checks that they agree.
+Migration 0002 keeps its own frozen copy of the separators (and of the accent tables
+it used then); a test checks that the separators agree.
 """
 
 import sqlite3
 import unicodedata
 
 LAST_CODE_POINT = 0x10FFFF
-LATIN_BLOCKS = [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]
 
 
 def _tokens(connection: sqlite3.Connection, texts: list[tuple[int, str]]) -> dict[int, list[str]]:
@@ -60,14 +60,6 @@ def main() -> None:
         or (cp not in dropped and unicodedata.category(chr(cp))[0] in "PSZ")
         or unicodedata.category(chr(cp)) in {"Cc", "Cf"}
     ]
-    letters = [cp for cp in LATIN_BLOCKS if chr(cp).isalpha()]
-    folded = _tokens(connection, [(cp, chr(cp)) for cp in letters])
-    fold_from, fold_to = [], []
-    for cp in letters:
-        terms = folded.get(cp, [])
-        if len(terms) == 1 and len(terms[0]) == 1 and terms[0] != chr(cp).lower():
-            fold_from.append(chr(cp))
-            fold_to.append(terms[0])
     separator_class = "".join(
         _escape(first) if first == last else f"{_escape(first)}-{_escape(last)}"
         for first, last in _ranges(separators)
@@ -77,11 +69,6 @@ def main() -> None:
     print()
     print("# A regular-expression bracket (Python and PostgreSQL alike) of word separators.")
     print(f'SEPARATOR_CLASS = r"[{separator_class}]"')
-    print("# Letters that lose their diacritics, and what they become.")
-    print(f"FOLD_FROM = {''.join(fold_from)!r}")
-    print(f"FOLD_TO = {''.join(fold_to)!r}")
-    print("# Combining marks that disappear without splitting the word.")
-    print(f"DROPPED = {''.join(chr(cp) for cp in dropped)!r}")
 
 
 if __name__ == "__main__":

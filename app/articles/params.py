@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Query
 
 from app.articles import queries
 from app.articles.models import ShownStatus, canonical_language
+from app.articles.search import SEARCH_CANDIDATES
 from app.entities.models import EntityType
 from app.errors import ValidationFailed
 from app.pagination import ListParams, list_params
@@ -202,8 +203,14 @@ SearchQuery = Annotated[
         "(`elections` finds `election`): on PostgreSQL by the article's `language`, on SQLite "
         "by English rules for every article. Each match gets "
         "`snippet`, its best passage with the matched words in `<mark>` (the rest is "
-        "HTML-escaped), and the default sort becomes `relevance,-published_at`. A query "
-        "with no word left to look for (only punctuation or only exclusions) is a 422.",
+        "HTML-escaped), and the default sort becomes `relevance,-published_at`. A search "
+        f"lists at most {SEARCH_CANDIDATES:,} articles, so that a common word costs what a "
+        f"rare one does: when more match, on PostgreSQL the first {SEARCH_CANDIDATES:,} the "
+        f"index finds (not necessarily the best) are ranked, on SQLite the "
+        f"{SEARCH_CANDIDATES:,} best; `count=true` counts what the list holds, so its "
+        f"`total` stops at {SEARCH_CANDIDATES:,} too. More words or a filter narrow "
+        "the matches. A query with no word left to look for (only punctuation or only "
+        "exclusions) is a 422.",
         examples=['"haiti mission" kenya -sudan'],
     ),
 ]

@@ -10,12 +10,16 @@ can reach either engine's query language and both find the same articles:
   standfirst B, body D) under a GIN index, stemmed in the configuration of the article's
   ``language`` (migration 0005: ``unaccent``, then that language's Snowball stemmer, stop
   words kept). The index is asked for the query stemmed in every configuration at once;
-  at most ``SEARCH_CANDIDATES`` matches are then checked in their own language and ranked
-  with ``ts_rank``; snippets come from ``ts_headline`` over a bounded prefix of the text,
-  for the page returned only.
+  the first ``SEARCH_CANDIDATES`` hits that match in their own language are the list,
+  ranked with ``ts_rank``; snippets come from ``ts_headline`` over a window of the text
+  around the first match, for the page returned only.
 - SQLite: the FTS5 table ``article_search`` (``porter unicode61 remove_diacritics 2``:
   English stemming for every article), kept in step with ``article`` by triggers, ranked
-  by ``bm25`` with column weights 10/4/1; snippets come from ``snippet()``.
+  by ``bm25`` with column weights 10/4/1, the best ``SEARCH_CANDIDATES`` the list;
+  snippets come from ``snippet()``.
+
+On both, a count covers the list, so it stops at ``SEARCH_CANDIDATES`` too: nothing a
+search reads grows with the number of matches (bar the index's own list of hits).
 
 Both split words alike: PostgreSQL indexes text whose separators were first turned into
 spaces where SQLite's tokenizer splits (``search_charset``). Where the stemmers differ
@@ -25,6 +29,7 @@ the hits.
 
 import html
 import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +42,6 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     cast,
-    column,
     func,
     literal_column,
     select,
@@ -47,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
 
 from app.articles.models import articles_table
-from app.articles.search_charset import DROPPED, FOLD_FROM, FOLD_TO, SEPARATOR_CLASS
+from app.articles.search_charset import SEPARATOR_CLASS
 from app.errors import ValidationFailed
 from app.pagination import SortField
 
@@ -56,7 +60,6 @@ MAX_TERMS = 32
 RELEVANCE = "relevance"
 DEFAULT_SEARCH_SORT = "relevance,-published_at"
 
-_FOLD = str.maketrans(FOLD_FROM, FOLD_TO, DROPPED)
 _SEPARATORS = re.compile(SEPARATOR_CLASS)
 # Private-use characters mark matches inside snippets until the text is HTML-escaped.
 _MARK_START, _MARK_STOP = "\ue000", "\ue001"
@@ -65,9 +68,12 @@ _ELLIPSIS = "…"
 
 
 def words_of(value: str) -> list[str]:
-    """The words of ``value`` as both search engines see them (folded, not lower-cased)."""
+    """The words of ``value`` split where both search engines split them. Case and accents
+    are left to the engines (``unaccent`` on PostgreSQL, ``remove_diacritics`` on SQLite);
+    composing the text first lets them fold an accent typed as a separate mark too."""
     # NUL is no separator to SQLite, but PostgreSQL refuses it in any text.
-    return _SEPARATORS.sub(" ", value.replace("\x00", " ").translate(_FOLD)).split()
+    composed = unicodedata.normalize("NFC", value.replace("\x00", " "))
+    return _SEPARATORS.sub(" ", composed).split()
 
 
 @dataclass(frozen=True)
@@ -217,8 +223,10 @@ class SearchPlan(ABC):
 
     @abstractmethod
     def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
-        """``query`` narrowed to the articles that match; ``bounded``, to at most
-        ``SEARCH_CANDIDATES`` of them where the engine needs that to rank fast."""
+        """``query`` narrowed to the articles the search lists: the ones that match, at most
+        ``SEARCH_CANDIDATES`` of them. The same articles whatever ``bounded`` says (a count
+        covers what the list holds, so it never counts past the bound either); the
+        parameter stays for the callers that still pass it."""
 
     @abstractmethod
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
@@ -263,12 +271,16 @@ SEARCH_CONFIGS = (*(f"newsdesk_{name}" for name in SNOWBALL_STEMMERS), "newsdesk
 RANK_WEIGHTS: ColumnClause[Any] = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
 # 1: divide by 1 + log(length), so long bodies do not win by length alone.
 RANK_NORMALISATION = 1
-# Matches ranked at most: a word found in more stories than this is ranked among the first
-# this many the index gives, so that a common word costs what a rare one does.
+# Matches listed at most: a word found in more stories than this is ranked among the first
+# this many the index gives (PostgreSQL), so that a common word costs what a rare one does.
 SEARCH_CANDIDATES = 1000
-# Snippets are cut from this much of an article's text at most (ts_headline's cost grows
-# with the text it reads).
+# A snippet is looked for in this much of an article's text at most, and ts_headline, whose
+# cost grows with the text it parses, reads only a window of it: from a little before the
+# first place where a sought word's stem starts a word (found by a regular expression,
+# much cheaper than parsing), or from the start when there is none.
 SNIPPET_SOURCE_CHARS = 10_000
+SNIPPET_LEAD_CHARS = 150
+SNIPPET_WINDOW_CHARS = 600
 HEADLINE_OPTIONS = (
     f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords={_SNIPPET_WORDS + 11}, "
     f'MinWords={_SNIPPET_WORDS - 9}, MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
@@ -283,36 +295,82 @@ _ANY_LANGUAGE_QUERY = (
     "(SELECT string_agg(DISTINCT '(' || stemmed::text || ')', ' | ')::tsquery "  # noqa: S608
     f"FROM unnest(ARRAY[{_STEMMED_IN_EACH}]) AS stemmed WHERE stemmed::text <> '')"
 )
-# The query stemmed in each configuration, once a statement (OFFSET 0 keeps PostgreSQL from
-# folding it into the outer query): each candidate joins its own language's query instead
-# of stemming the query again row by row.
-_CONFIGS = ", ".join(f"'{name}'::regconfig" for name in SEARCH_CONFIGS)
-_OWN_LANGUAGE_QUERIES = (
-    "SELECT config, websearch_to_tsquery(config, :search_text) AS query "  # noqa: S608
-    f"FROM unnest(ARRAY[{_CONFIGS}]) AS config OFFSET 0"
+# The query in the article's own language: stemmed in every configuration once a statement
+# (an uncorrelated subquery: PostgreSQL computes it once), then picked by the article's
+# configuration, so that no row stems the query again and no join can be planned as a
+# rescan per row. "article" is the nearest one in scope: a candidate, or a listed row.
+_CONFIGS = "ARRAY[" + ", ".join(f"'{name}'::regconfig" for name in SEARCH_CONFIGS) + "]"
+_OWN_LANGUAGE_QUERY = (
+    "(SELECT array_agg(websearch_to_tsquery(config, :search_text) ORDER BY number) "  # noqa: S608
+    f"FROM unnest({_CONFIGS}) WITH ORDINALITY AS stemmer(config, number))"
+    f"[array_position({_CONFIGS}, newsdesk_search_config(article.language))]"
 )
+
+
+# The snippets of a page, one statement. Per article: its text (bounded), the stems of the
+# sought words in its language's configuration (lower-cased and unaccented, as in the index)
+# made into a pattern (anything not a letter or digit escaped), the place where one first
+# starts a word in the text folded alike, and a window there cut at whole words.
+# OFFSET 0 keeps each step computed once, not inlined into every use of its result.
+# The window's place is a guess when folding changed the text's length before it
+# ("ß" -> "ss"): the lead absorbs that.
+_POSTGRES_SNIPPETS = r"""
+SELECT article.id, ts_headline(
+    source.config, passage.text, websearch_to_tsquery(source.config, :search_text), :options
+)
+FROM article
+CROSS JOIN LATERAL (
+    SELECT newsdesk_search_config(article.language) AS config,
+        left(concat_ws(E'
+', article.headline, article.standfirst, article.body_text),
+             :source_chars) AS document
+    OFFSET 0
+) AS source
+CROSS JOIN LATERAL (
+    SELECT '^(.*?)\m(?:' || string_agg(regexp_replace(stem, '\W', '\\&', 'g'), '|') || ')'
+        AS pattern
+    FROM unnest(tsvector_to_array(to_tsvector(source.config, :sought_words))) AS stem
+) AS sought
+CROSS JOIN LATERAL (
+    SELECT greatest(
+        coalesce(length(substring(unaccent(lower(source.document)) FROM sought.pattern)), 0)
+            + 1 - :lead_chars,
+        1
+    ) AS first
+    OFFSET 0
+) AS place
+CROSS JOIN LATERAL (
+    SELECT regexp_replace(
+        regexp_replace(
+            substr(source.document, place.first, :window_chars),
+            CASE WHEN place.first > 1 THEN '^\S*\s+' ELSE '^' END, ''
+        ),
+        CASE WHEN length(source.document) >= place.first + :window_chars
+            THEN '\s+\S*$' ELSE '$' END, ''
+    ) AS text
+) AS passage
+WHERE article.id IN :ids
+"""
 
 
 class PostgresSearch(SearchPlan):
     """Each article's vector is stemmed in its own language's configuration. The GIN index
     is asked for the query stemmed in every configuration at once (a superset), then each
-    candidate is checked, ranked and quoted with its own language's query."""
+    candidate is checked and ranked with its own language's query."""
 
     def __init__(self, parsed: ParsedQuery) -> None:
         super().__init__(parsed)
         self.text = websearch_query(parsed)
-        self.own = (
-            text(_OWN_LANGUAGE_QUERIES)
-            .bindparams(search_text=self.text)
-            .columns(column("config"), column("query"))
-            .subquery("own_query")
+        # The words a snippet should show: those of every alternative, exclusions left out.
+        self.sought_words = " ".join(
+            word
+            for alternative in parsed.alternatives
+            for term in alternative.required
+            for word in term.words
         )
 
-    def _tsquery(self, config: Any) -> Any:
-        return func.websearch_to_tsquery(config, bindparam("search_text", self.text))
-
-    def _own_query(self) -> Any:
-        return self._tsquery(func.newsdesk_search_config(articles_table.c.language))
+    def _own_language_query(self) -> Any:
+        return text(_OWN_LANGUAGE_QUERY).bindparams(search_text=self.text)
 
     def _any_language_query(self) -> Any:
         # The query stemmed in every configuration, each distinct form once, OR-ed: what
@@ -324,36 +382,40 @@ class PostgresSearch(SearchPlan):
     def rank(self) -> SortField:
         # Negated so that ascending order is best first; float8 so that the value in a
         # cursor compares exactly equal to the one computed again on the next page.
-        score = func.ts_rank(RANK_WEIGHTS, SEARCH_VECTOR, self.own.c.query, RANK_NORMALISATION)
+        score = func.ts_rank(
+            RANK_WEIGHTS, SEARCH_VECTOR, self._own_language_query(), RANK_NORMALISATION
+        )
         return SortField(-cast(score, Float(precision=53)), "float")
 
     def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
-        found = SEARCH_VECTOR.op("@@")(self._any_language_query())
-        exact = SEARCH_VECTOR.op("@@")(self.own.c.query)
-        language = self.own.c.config == func.newsdesk_search_config(articles_table.c.language)
-        joined = query.join(self.own, language)
-        if not bounded:
-            return joined.where(found, exact)
-        candidates = select(articles_table.c.id).where(found)
+        # The candidates: the first SEARCH_CANDIDATES articles, in the index's order, that
+        # the query finds in their own language and the list's filters keep. What this
+        # reads is bounded (bar the index's own list of hits), however common the words;
+        # only these are ranked.
+        candidates = (
+            select(articles_table.c.id)
+            .where(
+                SEARCH_VECTOR.op("@@")(self._any_language_query()),
+                SEARCH_VECTOR.op("@@")(self._own_language_query()),
+            )
+            .limit(SEARCH_CANDIDATES)
+        )
         if query.whereclause is not None:
             candidates = candidates.where(query.whereclause)
-        return joined.where(
-            articles_table.c.id.in_(candidates.limit(SEARCH_CANDIDATES).scalar_subquery()), exact
-        )
+        return query.where(articles_table.c.id.in_(candidates.scalar_subquery()))
 
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
         if not rows:
             return {}
-        article = articles_table
-        document = func.left(
-            func.concat_ws("\n", article.c.headline, article.c.standfirst, article.c.body_text),
-            SNIPPET_SOURCE_CHARS,
+        query = text(_POSTGRES_SNIPPETS).bindparams(
+            bindparam("ids", [row.id for row in rows], expanding=True),
+            search_text=self.text,
+            sought_words=self.sought_words,
+            source_chars=SNIPPET_SOURCE_CHARS,
+            lead_chars=SNIPPET_LEAD_CHARS,
+            window_chars=SNIPPET_WINDOW_CHARS,
+            options=HEADLINE_OPTIONS,
         )
-        config = func.newsdesk_search_config(article.c.language)
-        query = select(
-            article.c.id,
-            func.ts_headline(config, document, self._own_query(), HEADLINE_OPTIONS),
-        ).where(article.c.id.in_([row.id for row in rows]))
         return {
             row_id: snippet
             for row_id, raw in await session.execute(query)
@@ -380,12 +442,12 @@ class SqliteSearch(SearchPlan):
     def __init__(self, parsed: ParsedQuery) -> None:
         super().__init__(parsed)
         self.expression = fts5_query(parsed)
-        self.hits = (
+        self.hits_text = (
             text(_SQLITE_HITS)
             .bindparams(search_expression=self.expression)
             .columns(article_id=Uuid(), search_key=Integer(), score=Float())
-            .subquery("search_hits")
         )
+        self.hits = self.hits_text.subquery("search_hits")
 
     @property
     def rank(self) -> SortField:
@@ -393,9 +455,22 @@ class SqliteSearch(SearchPlan):
         return SortField(self.hits.c.score, "float")
 
     def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
-        # FTS5 ranks every match by bm25 inside the index: no bound needed.
-        return query.join(self.hits, self.hits.c.article_id == articles_table.c.id).add_columns(
-            self.hits.c.search_key
+        # FTS5 ranks every match by bm25 inside the index, so the bound keeps the best
+        # SEARCH_CANDIDATES of the matches the list's filters keep: the same bound as on
+        # PostgreSQL, for the same list and count.
+        best = self.hits_text.subquery("best_hits")
+        kept = (
+            select(best.c.search_key)
+            .join(articles_table, articles_table.c.id == best.c.article_id)
+            .order_by(best.c.score)
+            .limit(SEARCH_CANDIDATES)
+        )
+        if query.whereclause is not None:
+            kept = kept.where(query.whereclause)
+        return (
+            query.join(self.hits, self.hits.c.article_id == articles_table.c.id)
+            .where(self.hits.c.search_key.in_(kept.scalar_subquery()))
+            .add_columns(self.hits.c.search_key)
         )
 
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:

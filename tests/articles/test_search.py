@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.articles import search as search_module
 from tests.conftest import EDITOR, Backend
 from tests.factories import make_article, make_author, make_entity
 
@@ -74,6 +75,7 @@ def corpus(client: TestClient) -> None:
         ("president-elect", {"ruto-trump-call"}),
         ("cote d'ivoire", {"cote-divoire-vote"}),
         ("CÔTE", {"cote-divoire-vote"}),
+        ("Co\u0302te", {"cote-divoire-vote"}),  # the accent typed as a separate mark
         ("sao tome", {"cote-divoire-vote"}),
         # Words find their other forms (English stemming on both databases).
         ("congratulate", {"ruto-trump-call"}),
@@ -132,6 +134,22 @@ def test_snippet_follows_fields(client: TestClient) -> None:
     assert "<mark>Haiti</mark>" in with_snippet["snippet"]
     response = client.get("/v1/articles", params={"fields": "snippet"})
     assert response.status_code == 422
+
+
+def test_a_match_deep_in_a_long_body_is_quoted_from_there(client: TestClient) -> None:
+    filler = [f"filler{number}" for number in range(300)]
+    sentence = "À Abidjan, Côte d'Ivoire's Haiti mission resumed."
+    make_article(
+        client, headline="Budget news", body=" ".join(filler) + f" {sentence} " + " ".join(filler)
+    )
+    for q, marked in (("haiti", "<mark>Haiti</mark> mission"), ("cote", "<mark>Côte</mark>")):
+        snippet = search(client, q)["data"][0]["snippet"]
+        assert marked in snippet
+        assert "Budget" not in snippet
+        # Cut at whole words: every word shown is one of the text's.
+        text = snippet.replace("<mark>", "").replace("</mark>", "").replace("…", " ")
+        known = set(filler) | set(sentence.split())
+        assert set(text.split()) <= known, text
 
 
 @pytest.mark.parametrize(
@@ -265,6 +283,29 @@ def test_count_with_q(client: TestClient) -> None:
     body = search(client, "kenya", count="true", limit=1)
     assert body["meta"]["total"] == 4
     assert len(body["data"]) == 1
+
+
+def test_a_search_lists_and_counts_at_most_the_bound(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "SEARCH_CANDIDATES", 3)
+    for number in range(5):
+        make_article(client, headline=f"Nakuru story {number}")
+    make_article(client, headline="Nakuru draft", status="draft")  # never a candidate
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"q": "nakuru", "limit": 2, "count": "true"}
+        if cursor:
+            params["cursor"] = cursor
+        page = search(client, **params)
+        assert page["meta"]["total"] == 3
+        seen += [item["id"] for item in page["data"]]
+        cursor = page["meta"]["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 3
+    assert search(client, "nakuru", section="none", count="true")["meta"]["total"] == 0
 
 
 def test_statement_count_does_not_grow_with_the_page(client: TestClient, db: Backend) -> None:
