@@ -499,7 +499,7 @@ async def list_articles(
     if params.count:
         counted = select(*SUMMARY_COLUMNS).where(*filter_conditions(filters, viewer, now))
         if search is not None:
-            counted = search.apply(counted, bounded=False)
+            counted = search.apply(counted)
         total = await count_rows(session, counted)
     return ArticlePage(items, next_cursor, total)
 

@@ -222,11 +222,10 @@ class SearchPlan(ABC):
         """The relevance sort key: lower is better, so ascending order is best first."""
 
     @abstractmethod
-    def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
+    def apply(self, query: Select[Any]) -> Select[Any]:
         """``query`` narrowed to the articles the search lists: the ones that match, at most
-        ``SEARCH_CANDIDATES`` of them. The same articles whatever ``bounded`` says (a count
-        covers what the list holds, so it never counts past the bound either); the
-        parameter stays for the callers that still pass it."""
+        ``SEARCH_CANDIDATES`` of them (a count covers what the list holds, so it never
+        counts past the bound either)."""
 
     @abstractmethod
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
@@ -387,7 +386,7 @@ class PostgresSearch(SearchPlan):
         )
         return SortField(-cast(score, Float(precision=53)), "float")
 
-    def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
+    def apply(self, query: Select[Any]) -> Select[Any]:
         # The candidates: the first SEARCH_CANDIDATES articles, in the index's order, that
         # the query finds in their own language and the list's filters keep. What this
         # reads is bounded (bar the index's own list of hits), however common the words;
@@ -454,7 +453,7 @@ class SqliteSearch(SearchPlan):
         # bm25 is lower for better matches: ascending order is best first.
         return SortField(self.hits.c.score, "float")
 
-    def apply(self, query: Select[Any], *, bounded: bool = True) -> Select[Any]:
+    def apply(self, query: Select[Any]) -> Select[Any]:
         # FTS5 ranks every match by bm25 inside the index, so the bound keeps the best
         # SEARCH_CANDIDATES of the matches the list's filters keep: the same bound as on
         # PostgreSQL, for the same list and count.
