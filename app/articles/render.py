@@ -11,7 +11,11 @@ nesting is quadratic: 20,000 nested ``>`` took seconds), and one whose HTML grow
 import asyncio
 import html
 import math
+import multiprocessing
+import os
 import re
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cmarkgfm
@@ -185,3 +189,31 @@ def render_body(markdown: str) -> RenderedBody:
         word_count=words,
         reading_time_minutes=math.ceil(words / WORDS_PER_MINUTE),
     )
+
+
+def render_bodies(markdowns: Sequence[str]) -> list[RenderedBody | str]:
+    """Render many bodies: each one rendered, or the reason it was refused (what its
+    ``422`` would say). What an import hands a worker process, a part of a batch at a time;
+    this module imports little, so that a worker starts quickly."""
+    rendered: list[RenderedBody | str] = []
+    for markdown in markdowns:
+        try:
+            rendered.append(render_body(markdown))
+        except ValidationFailed as exc:
+            rendered.append(exc.detail)
+    return rendered
+
+
+def exit_with_parent() -> None:
+    """Run in a worker process as it starts: end it when the process that started it
+    ends, however that happens (a ``kill -9`` included), instead of leaving it waiting
+    for work that will never come."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

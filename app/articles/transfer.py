@@ -6,30 +6,41 @@ included: ``status`` and ``published_at`` say which), ordered by slug, so that t
 content always gives the same bytes.
 
 Import upserts by slug, in batches of one transaction each, validating every line with the
-API's own models. Each batch is parsed and its bodies rendered in a thread, before its
-transaction begins and while the previous batch is being written, so the write lock is
-never held for CPU work. Articles a batch does not have yet (the common case: loading an
-archive) are checked together and written with one multi-row statement per table, each
-with the same columns and first revision that ``POST /v1/articles`` would give it. Lines
-for articles that exist go one by one through the API's update, each in a savepoint.
-Either way a bad line (whatever is wrong with it) is reported with its number and
-skipped while the rest of its batch still goes in; should the database refuse a row of
-the bulk statements, the batch is rolled back and written again line by line, so that
+API's own models. Each batch is parsed and its bodies rendered before its transaction
+begins and while the previous batch is being written, so the write lock is never held for
+CPU work. Rendering is most of that work: the first batch's bodies are rendered in a
+thread (an import of one batch starts no process), every later batch's in a pool of
+worker processes, one per CPU. Articles a batch does not have yet (the common case:
+loading an archive) are checked together and written a table at a time (PostgreSQL:
+``COPY``, its search vector computed by the database as the rows go in; SQLite: one
+``executemany``), each with the same columns and first revision that ``POST /v1/articles``
+would give it. Lines for articles that exist go one by one through the API's update, each
+in a savepoint. Either way a bad line (whatever is wrong with it) is reported with its
+number and skipped while the rest of its batch still goes in; should the database refuse
+a row of the bulk writes, the batch is rolled back and written again line by line, so that
 only the line at fault is left out.
+
+Every batch is one write through the change log (``write_transaction``): its articles and
+their entries commit together or not at all. An import stopped half-way (``kill -9``
+included) keeps the batches it committed, and running it again completes it: what is in
+already compares unchanged, the rest is created.
 """
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +51,7 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
     corrections_table,
+    revisions_table,
 )
 from app.articles.queries import (
     KIND,
@@ -51,12 +63,12 @@ from app.articles.queries import (
     relation_columns,
     tags_of,
 )
-from app.articles.render import RenderedBody, render_body
+from app.articles.render import RenderedBody, exit_with_parent, render_bodies
 from app.articles.revisions import (
     WRITABLE_COLUMNS,
     record_revisions,
     revision_content,
-    write_revisions,
+    revision_rows,
 )
 from app.articles.service import (
     add_article,
@@ -76,6 +88,9 @@ from app.slugs import redirects_table
 logger = logging.getLogger("newsdesk.transfer")
 IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
+# Bodies a worker process renders at a time: small enough that the workers share a batch
+# evenly, large enough that handing them over costs little.
+RENDER_CHUNK = 50
 # Keys of an exported line, in the order they are written: what a revision keeps, and the
 # corrections (which no revision holds: they are appended, never restored away).
 EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities", "corrections")
@@ -254,20 +269,68 @@ class _Prepared:
     errors: list[LineError] = field(default_factory=list)
 
 
-def _prepare_batch(batch: list[tuple[int, bytes]]) -> _Prepared:
-    """Parse and render the lines of a batch (CPU work, run in a thread); a line that
-    cannot be read or rendered becomes a ``LineError``."""
+class _Renderer:
+    """Renders the bodies of an import's batches: the first batch in a thread, so that a
+    small import does not pay for starting processes; every later one split among worker
+    processes, one per CPU, so that rendering keeps up with the database.
+
+    The workers are started afresh ("spawn"): forking a process that runs threads (the
+    event loop's, the driver's) could copy a lock some thread holds. They import only the
+    rendering module, by name, so they work wherever the package is installed, and they
+    end with the import, even a killed one."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.pool: ProcessPoolExecutor | None = None
+
+    async def render(self, markdowns: list[str]) -> list[RenderedBody | str]:
+        self.batches += 1
+        workers = _cpus()
+        if self.batches == 1 or workers < 2:
+            return await asyncio.to_thread(render_bodies, markdowns)
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+            )
+        loop = asyncio.get_running_loop()
+        parts = [
+            loop.run_in_executor(self.pool, render_bodies, markdowns[start : start + RENDER_CHUNK])
+            for start in range(0, len(markdowns), RENDER_CHUNK)
+        ]
+        return [body for part in await asyncio.gather(*parts) for body in part]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+async def _prepare_batch(batch: list[tuple[int, bytes]], renderer: _Renderer) -> _Prepared:
+    """Parse the lines of a batch and render their bodies; a line that cannot be read or
+    rendered becomes a ``LineError``."""
     prepared = _Prepared()
+    parsed: list[tuple[int, ImportLine]] = []
     for number, raw in batch:
         try:
-            data = parse_line(raw)
-            prepared.bodies[number] = render_body(data.body)
+            parsed.append((number, parse_line(raw)))
         except LineRejected as exc:
             prepared.errors.append(LineError(number, str(exc)))
-        except ProblemError as exc:
-            prepared.errors.append(LineError(number, exc.detail))
+    bodies = await renderer.render([data.body for _, data in parsed])
+    for (number, data), body in zip(parsed, bodies, strict=True):
+        if isinstance(body, str):  # refused: why
+            prepared.errors.append(LineError(number, body))
         else:
             prepared.lines.append((number, data))
+            prepared.bodies[number] = body
     return prepared
 
 
@@ -294,13 +357,14 @@ async def import_lines(
 ) -> ImportReport:
     """Upsert the articles of numbered NDJSON lines (blank lines are skipped). After each
     batch, ``on_batch`` gets the running report and that batch's errors. A batch is
-    prepared in a thread while the one before it is written."""
+    prepared while the one before it is written."""
     report = ImportReport()
+    renderer = _Renderer()
     pending: asyncio.Task[_Prepared] | None = None
     try:
         for batch in _batches(lines, batch_size):
             previous = pending
-            pending = asyncio.create_task(asyncio.to_thread(_prepare_batch, batch))
+            pending = asyncio.create_task(_prepare_batch(batch, renderer))
             if previous is not None:
                 await _import_batch(sessionmaker, await previous, report, on_batch)
         if pending is not None:
@@ -311,6 +375,7 @@ async def import_lines(
         # goes on; a thread cannot be stopped half-way.
         if pending is not None:
             await asyncio.wait([pending])
+        renderer.close()
     return report
 
 
@@ -499,16 +564,44 @@ def _new_rows(
 
 
 async def _insert_rows(session: AsyncSession, rows: _NewRows) -> None:
-    if rows.articles:
-        await session.execute(insert(articles_table), rows.articles)
-        changes_of(session).created_articles(row["id"] for row in rows.articles)
-    if rows.bylines:
-        await session.execute(insert(article_authors_table), rows.bylines)
-    if rows.tags:
-        await session.execute(insert(article_entities_table), rows.tags)
-    if rows.corrections:
-        await session.execute(insert(corrections_table), rows.corrections)
-    await write_revisions(session, rows.revisions, IMPORT_VIEWER.key_name)
+    changes_of(session).created_articles(row["id"] for row in rows.articles)
+    await _insert_many(session, articles_table, rows.articles)
+    await _insert_many(session, article_authors_table, rows.bylines)
+    await _insert_many(session, article_entities_table, rows.tags)
+    await _insert_many(session, corrections_table, rows.corrections)
+    revisions = revision_rows(rows.revisions, IMPORT_VIEWER.key_name)
+    await _insert_many(session, revisions_table, revisions)
+
+
+async def _insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys, in the session's transaction. PostgreSQL
+    takes them with ``COPY``, the quickest way in, each value made by the column's own
+    bind processing (so a row holds just what an ``INSERT`` would have put there); other
+    databases with one ``executemany``."""
+    if not rows:
+        return
+    if dialect_of(session) != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    records = [
+        tuple(
+            value if process is None else process(value)
+            for process, value in zip(processors, (row[name] for name in names), strict=True)
+        )
+        for row in rows
+    ]
+    driver = (await connection.get_raw_connection()).driver_connection
+    # The session began its transaction on this connection (the batch has read already):
+    # the rows go in with the rest of the batch, or not at all.
+    if driver is None or not driver.is_in_transaction():
+        raise RuntimeError("COPY must run inside the batch's transaction")
+    await driver.copy_records_to_table(table.name, records=records, columns=names)
 
 
 async def _add_articles(
