@@ -989,7 +989,12 @@ def main(argv: list[str] | None = None) -> None:
         print("## Scale factor (goal: 2 workers >= 1.6x one)\n")
         print(scale + "\n")
     if imported is not None:
-        print("## Import (newsdesk import, 10,000 new stories goal)\n")
+        first = next(iter(by_workers.values()), [])
+        healthz = next(
+            (row.get("requests_per_second") for row in first if row["key"] == "ceiling"), None
+        )
+        healthz_note = f" (same run: GET /healthz {healthz:,.0f} req/s)" if healthz else ""
+        print(f"## Import: newsdesk import into an empty database{healthz_note}\n")
         print("| what | stories/s | goal |\n|---|---:|---|")
         met = " met" if imported["goal_met"] else " NOT MET"
         print(
