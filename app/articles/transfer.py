@@ -20,6 +20,9 @@ number and skipped while the rest of its batch still goes in; should the databas
 a row of the bulk writes, the batch is rolled back and written again line by line, so that
 only the line at fault is left out.
 
+On PostgreSQL two batches are written at once, each on its own connection, so that the
+database computes two batches' search vectors on two processors; batches that share a
+slug are written one after the other, and batches are reported in the order of the file.
 Every batch is one write through the change log (``write_transaction``): its articles and
 their entries commit together or not at all. An import stopped half-way (``kill -9``
 included) keeps the batches it committed, and running it again completes it: what is in
@@ -356,43 +359,113 @@ async def import_lines(
     on_batch: Callable[[ImportReport, list[LineError]], None] | None = None,
 ) -> ImportReport:
     """Upsert the articles of numbered NDJSON lines (blank lines are skipped). After each
-    batch, ``on_batch`` gets the running report and that batch's errors. A batch is
-    prepared while the one before it is written."""
+    batch, in the order of the file, ``on_batch`` gets the running report and that batch's
+    errors. A batch is prepared while the ones before it are written."""
     report = ImportReport()
     renderer = _Renderer()
+    writes = _Writes(sessionmaker, report, on_batch)
     pending: asyncio.Task[_Prepared] | None = None
     try:
         for batch in _batches(lines, batch_size):
             previous = pending
             pending = asyncio.create_task(_prepare_batch(batch, renderer))
             if previous is not None:
-                await _import_batch(sessionmaker, await previous, report, on_batch)
+                await writes.start(await previous)
         if pending is not None:
             last, pending = pending, None
-            await _import_batch(sessionmaker, await last, report, on_batch)
+            await writes.start(await last)
+        await writes.finish_all()
     finally:
-        # A failed write leaves the next batch's preparation to finish before the error
-        # goes on; a thread cannot be stopped half-way.
+        # A failed write leaves the next batch's preparation, and the writes under way, to
+        # finish before the error goes on; a thread cannot be stopped half-way.
         if pending is not None:
             await asyncio.wait([pending])
+        await writes.settle()
         renderer.close()
     return report
 
 
-async def _import_batch(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    prepared: _Prepared,
-    report: ImportReport,
-    on_batch: Callable[[ImportReport, list[LineError]], None] | None,
-) -> None:
+def _writers(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """How many batches are written at once: PostgreSQL computes each article's search
+    vector as its row goes in, most of the cost of a batch, so two batches on two
+    connections keep two processors busy; SQLite has one writer at a time."""
+    bind = sessionmaker.kw.get("bind")
+    return 2 if bind is not None and bind.dialect.name == "postgresql" else 1
+
+
+class _Writes:
+    """The batches being written, each in its own transaction, at most ``_writers`` at
+    once. Batches that share a slug are never written at the same time: the later one
+    starts once the earlier has committed, so that the last line of a slug wins. Each
+    batch is reported, and its errors told, in the order of the file."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        report: ImportReport,
+        on_batch: Callable[[ImportReport, list[LineError]], None] | None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.report = report
+        self.on_batch = on_batch
+        self.limit = _writers(sessionmaker)
+        self.under_way: list[tuple[asyncio.Task[_Written], set[str]]] = []
+
+    async def start(self, prepared: _Prepared) -> None:
+        slugs = {data.slug or "" for _, data in prepared.lines}
+        while self.under_way and (
+            len(self.under_way) >= self.limit
+            or any(slugs & writing for _, writing in self.under_way)
+        ):
+            await self._finish_oldest()
+        write = asyncio.create_task(_write_prepared(self.sessionmaker, prepared))
+        self.under_way.append((write, slugs))
+
+    async def finish_all(self) -> None:
+        while self.under_way:
+            await self._finish_oldest()
+
+    async def _finish_oldest(self) -> None:
+        write, _slugs = self.under_way[0]
+        written = await write
+        self.under_way.pop(0)
+        self.report.created += written.outcomes["created"]
+        self.report.updated += written.outcomes["updated"]
+        self.report.unchanged += written.outcomes["unchanged"]
+        self.report.errors.extend(written.errors)
+        if self.on_batch is not None:
+            self.on_batch(self.report, written.errors)
+
+    async def settle(self) -> None:
+        """After a failure: let the writes still under way end (each commits or rolls
+        back whole), and leave their errors unraised: the first failure is the one told."""
+        tasks = [write for write, _slugs in self.under_way]
+        self.under_way.clear()
+        if tasks:
+            await asyncio.wait(tasks)
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()
+
+
+@dataclass
+class _Written:
+    """What writing one batch did: how many lines of each outcome, and the lines refused
+    (with the ones its preparation refused), in line order."""
+
+    outcomes: Counter[Outcome]
+    errors: list[LineError]
+
+
+async def _write_prepared(
+    sessionmaker: async_sessionmaker[AsyncSession], prepared: _Prepared
+) -> _Written:
     """Write one prepared batch, in rounds."""
-    errors = list(prepared.errors)
+    written = _Written(Counter(), list(prepared.errors))
     for round_lines in _rounds(prepared.lines):
-        await _write_round(sessionmaker, round_lines, prepared.bodies, report, errors)
-    errors.sort(key=lambda error: error.line)
-    report.errors.extend(errors)
-    if on_batch is not None:
-        on_batch(report, errors)
+        await _write_round(sessionmaker, round_lines, prepared.bodies, written)
+    written.errors.sort(key=lambda error: error.line)
+    return written
 
 
 def _rounds(
@@ -418,8 +491,7 @@ async def _write_round(
     sessionmaker: async_sessionmaker[AsyncSession],
     parsed: list[tuple[int, ImportLine]],
     bodies: dict[int, RenderedBody],
-    report: ImportReport,
-    errors: list[LineError],
+    written: _Written,
 ) -> None:
     try:
         outcomes, refused = await _write_batch(sessionmaker, parsed, bodies, bulk=True)
@@ -429,10 +501,8 @@ async def _write_round(
         # Nothing of the round is in: write it again, each line in its own savepoint, so
         # that only the line at fault is left out.
         outcomes, refused = await _write_batch(sessionmaker, parsed, bodies, bulk=False)
-    report.created += outcomes["created"]
-    report.updated += outcomes["updated"]
-    report.unchanged += outcomes["unchanged"]
-    errors.extend(refused)
+    written.outcomes.update(outcomes)
+    written.errors.extend(refused)
 
 
 async def _write_batch(
