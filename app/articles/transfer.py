@@ -31,12 +31,10 @@ already compares unchanged, the rest is created.
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -66,7 +64,7 @@ from app.articles.queries import (
     relation_columns,
     tags_of,
 )
-from app.articles.render import RenderedBody, exit_with_parent, render_bodies
+from app.articles.render import RenderedBody, RenderWorkers, render_bodies
 from app.articles.revisions import (
     WRITABLE_COLUMNS,
     record_revisions,
@@ -274,40 +272,26 @@ class _Prepared:
 
 class _Renderer:
     """Renders the bodies of an import's batches: the first batch in a thread, so that a
-    small import does not pay for starting processes; every later one split among worker
-    processes, one per CPU, so that rendering keeps up with the database.
-
-    The workers are started afresh ("spawn"): forking a process that runs threads (the
-    event loop's, the driver's) could copy a lock some thread holds. They import only the
-    rendering module, by name, so they work wherever the package is installed, and they
-    end with the import, even a killed one."""
+    small import starts no process; every later one split among worker processes, one
+    per CPU, so that rendering keeps up with the database."""
 
     def __init__(self) -> None:
         self.batches = 0
-        self.pool: ProcessPoolExecutor | None = None
+        self.workers: RenderWorkers | None = None
 
     async def render(self, markdowns: list[str]) -> list[RenderedBody | str]:
         self.batches += 1
-        workers = _cpus()
-        if self.batches == 1 or workers < 2:
+        count = _cpus()
+        if self.batches == 1 or count < 2:
             return await asyncio.to_thread(render_bodies, markdowns)
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(
-                workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=exit_with_parent,
-            )
-        loop = asyncio.get_running_loop()
-        parts = [
-            loop.run_in_executor(self.pool, render_bodies, markdowns[start : start + RENDER_CHUNK])
-            for start in range(0, len(markdowns), RENDER_CHUNK)
-        ]
-        return [body for part in await asyncio.gather(*parts) for body in part]
+        if self.workers is None:
+            self.workers = RenderWorkers(count, RENDER_CHUNK)
+        return await self.workers.render(markdowns)
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
+    async def close(self) -> None:
+        if self.workers is not None:
+            await self.workers.close()
+            self.workers = None
 
 
 def _cpus() -> int:
@@ -381,7 +365,7 @@ async def import_lines(
         if pending is not None:
             await asyncio.wait([pending])
         await writes.settle()
-        renderer.close()
+        await renderer.close()
     return report
 
 

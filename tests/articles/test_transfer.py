@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from app.articles.models import ArticleCreate, revisions_table
+from app.articles.render import MAX_NESTING_DEPTH, render_bodies, render_body
 from app.articles.service import create_article
 from app.articles.transfer import BATCH_SIZE, IMPORT_VIEWER, export_lines, import_lines
 from app.cli import cli
@@ -899,3 +900,26 @@ def test_a_killed_import_keeps_its_batches_and_a_rerun_completes_it(
     story = db.client.get("/v1/articles/wire-story-02999", headers=EDITOR).json()
     assert story["body_html"] == "<p>Paragraph <em>2999</em> of the wire.</p>\n" * 4
     assert [author["slug"] for author in story["authors"]] == ["achieng-odhiambo", "brian-mutua"]
+
+
+def test_bodies_rendered_by_worker_processes_are_the_ones_the_api_renders(db: Backend) -> None:
+    """Batches after the first are rendered by worker processes (where the machine has
+    more than one CPU): the same HTML, and the same refusal of a body over the limits."""
+    too_deep = "> " * (MAX_NESTING_DEPTH + 1) + "deep"
+    bodies = ["*one*", "two\n\n- a\n- b", "<script>x</script>three", too_deep, "**five**"]
+    lines = [
+        (number, json.dumps({"slug": f"s-{number}", "headline": "H", "body": body}).encode())
+        for number, body in enumerate(bodies, start=1)
+    ]
+    report = db.run(_import, db.engine, lines, 2)
+    assert report.created == 4
+    assert [(error.line, error.message) for error in report.errors] == [
+        (4, render_bodies([too_deep])[0])
+    ]
+    assert "levels deep" in report.errors[0].message
+    for number, body in enumerate(bodies, start=1):
+        if number == 4:
+            continue
+        stored = db.client.get(f"/v1/articles/s-{number}", headers=EDITOR).json()
+        rendered = render_body(body)
+        assert (stored["body_html"], stored["word_count"]) == (rendered.html, rendered.word_count)
