@@ -103,7 +103,8 @@ def time_import(
     if done.returncode != 0:
         print(f"newsdesk import reported failures:\n{done.stderr.strip()[-2000:]}")
     backend = corpus_module.backend_of(database_url)
-    rate = lines / seconds
+    # An import that crashed has no rate; one that finished with failed lines has one.
+    rate = lines / seconds if done.stdout.startswith("Imported") else None
     return {
         "target": safe_url(target),
         "stories": lines,
@@ -111,13 +112,15 @@ def time_import(
         "command_cpu_seconds": cpu,
         "stories_per_second": rate,
         "goal": goal_text(backend),
-        "goal_met": rate >= GOALS[backend] if backend in GOALS else None,
+        "goal_met": rate >= GOALS[backend] if rate is not None and backend in GOALS else None,
         "exit_code": done.returncode,
         "output": done.stdout.strip()[-2000:],
     }
 
 
 def describe_import(figures: dict[str, Any]) -> str:
+    if figures["stories_per_second"] is None:
+        return f"failed (exit code {figures['exit_code']}): no rate"
     met = {True: "met", False: "NOT MET", None: ""}[figures["goal_met"]]
     return (
         f"{figures['stories']:,} stories into {figures['target']} in "

@@ -996,10 +996,12 @@ def main(argv: list[str] | None = None) -> None:
         healthz_note = f" (same run: GET /healthz {healthz:,.0f} req/s)" if healthz else ""
         print(f"## Import: newsdesk import into an empty database{healthz_note}\n")
         print("| what | stories/s | goal |\n|---|---:|---|")
+        rate = imported["stories_per_second"]
+        shown = f"{rate:,.0f}" if rate else f"failed (exit code {imported['exit_code']})"
         met = " met" if imported["goal_met"] else " NOT MET"
         print(
             f"| newsdesk import, {imported['stories']:,} new stories | "
-            f"{imported['stories_per_second']:,.0f} | {imported['goal']}{met} |\n"
+            f"{shown} | {imported['goal']}{met} |\n"
         )
     for key, summary in profiles.items():
         print(f"## Profile of {SPECS[key].title}, {args.profile_seconds:g} s under wrk\n")
