@@ -837,6 +837,18 @@ def check_and_count(
         live[key].statements = count.as_dict()
 
 
+def import_row(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The import row: the corpus exported with ``newsdesk export`` and imported by
+    ``newsdesk import`` into an empty database beside it (``bench.import_rate``)."""
+    if args.no_import:
+        return None
+    from bench import import_rate  # it imports this module
+
+    print("\nnewsdesk export, then newsdesk import into an empty database ...", flush=True)
+    export_file, lines, _seconds = import_rate.export_corpus(args.database_url, args.articles)
+    return import_rate.time_import(args.database_url, export_file, lines, args.seed)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
@@ -882,6 +894,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated scenarios to sample with py-spy (first worker count only)",
     )
     parser.add_argument("--profile-seconds", type=float, default=15)
+    parser.add_argument(
+        "--no-import", action="store_true", help="skip the import row (newsdesk import rate)"
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/…)")
     args = parser.parse_args(argv)
     args.worker_counts = [int(part) for part in str(args.workers).split(",") if part.strip()]
@@ -965,6 +980,7 @@ def main(argv: list[str] | None = None) -> None:
                 server.stop()
         by_workers[workers] = scenario_rows(scenarios, results, backend)
 
+    imported = import_row(args)
     load_after = os.getloadavg()
     title = (
         f"{backend}, {workload.articles:,} stories, "
@@ -996,6 +1012,21 @@ def main(argv: list[str] | None = None) -> None:
     if scale:
         print("## Scale factor (goal: 2 workers >= 1.6x one)\n")
         print(scale + "\n")
+    if imported is not None:
+        first = next(iter(by_workers.values()), [])
+        healthz = next(
+            (row.get("requests_per_second") for row in first if row["key"] == "ceiling"), None
+        )
+        healthz_note = f" (same run: GET /healthz {healthz:,.0f} req/s)" if healthz else ""
+        print(f"## Import: newsdesk import into an empty database{healthz_note}\n")
+        print("| what | stories/s | goal |\n|---|---:|---|")
+        rate = imported["stories_per_second"]
+        shown = f"{rate:,.0f}" if rate else f"failed (exit code {imported['exit_code']})"
+        met = " met" if imported["goal_met"] else " NOT MET"
+        print(
+            f"| newsdesk import, {imported['stories']:,} new stories | "
+            f"{shown} | {imported['goal']}{met} |\n"
+        )
     for key, summary in profiles.items():
         print(f"## Profile of {SPECS[key].title}, {args.profile_seconds:g} s under wrk\n")
         print(profiler.render(summary) + "\n")
@@ -1041,6 +1072,7 @@ def main(argv: list[str] | None = None) -> None:
             {"workers": workers, "scenarios": rows} for workers, rows in by_workers.items()
         ],
         "profiles": {key: summary.as_dict() for key, summary in profiles.items()},
+        "import": imported,
     }
     output = args.output or RESULTS_DIR / f"{tag}-{backend}.json"
     output.parent.mkdir(parents=True, exist_ok=True)

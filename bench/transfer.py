@@ -19,6 +19,7 @@ import orjson
 from app.articles.transfer import export_lines, import_lines
 from app.db import create_engine, make_sessionmaker, make_write_sessionmaker
 from app.demo.load import load_demo
+from app.instance import load_instance_secret
 from app.schema import upgrade
 
 AUTHORS = ["capital-news-reporter", "achieng-odhiambo", "brian-mutua"]
@@ -50,6 +51,8 @@ def story(number: int) -> bytes:
 async def main(count: int, url: str) -> None:
     engine = create_engine(url)
     try:
+        async with make_sessionmaker(engine)() as session:
+            await load_instance_secret(session)  # as the app and the CLI do on start-up
         await load_demo(make_write_sessionmaker(engine))  # the authors and entities
         lines = [(number, story(number)) for number in range(1, count + 1)]
 

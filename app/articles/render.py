@@ -11,11 +11,17 @@ nesting is quadratic: 20,000 nested ``>`` took seconds), and one whose HTML grow
 import asyncio
 import html
 import math
+import os
 import re
-from dataclasses import dataclass
+import sys
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import cmarkgfm
 import nh3
+import orjson
 from cmarkgfm.cmark import Options
 
 from app.errors import ValidationFailed
@@ -185,3 +191,128 @@ def render_body(markdown: str) -> RenderedBody:
         word_count=words,
         reading_time_minutes=math.ceil(words / WORDS_PER_MINUTE),
     )
+
+
+def render_bodies(markdowns: Sequence[str]) -> list[RenderedBody | str]:
+    """Render many bodies: each one rendered, or the reason it was refused (what its
+    ``422`` would say)."""
+    rendered: list[RenderedBody | str] = []
+    for markdown in markdowns:
+        try:
+            rendered.append(render_body(markdown))
+        except ValidationFailed as exc:
+            rendered.append(exc.detail)
+    return rendered
+
+
+# Rendering in worker processes (an import's bodies). A worker is this module run as a
+# program (``python -m app.articles.render``): it imports only what rendering needs, so it
+# starts in a tenth of a second, where a multiprocessing worker would first import the
+# whole program that started it. It reads frames of bodies from its standard input and
+# answers each with a frame of what they became, until its input ends: when the process
+# that started it finishes, or dies (a ``kill -9`` included), so no worker outlives it.
+# A frame: its length (4 bytes, big-endian), then JSON.
+
+
+def _write_frame(stream: BinaryIO, payload: bytes) -> None:
+    stream.write(len(payload).to_bytes(4, "big") + payload)
+    stream.flush()
+
+
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """A worker's loop: a frame of Markdown bodies in, a frame out with, for each, its
+    ``[html, text, word_count, reading_time_minutes]`` or the reason it was refused."""
+    while len(header := requests.read(4)) == 4:
+        bodies = orjson.loads(requests.read(int.from_bytes(header, "big")))
+        rendered = render_bodies(bodies)
+        answer = [body if isinstance(body, str) else astuple(body) for body in rendered]
+        _write_frame(answers, orjson.dumps(answer))
+
+
+# Where the ``app`` package is: a worker finds it there, whatever its current directory.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class _Worker:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def render(self, request: bytes) -> list[RenderedBody | str]:
+        """Render a frame of bodies (JSON, made by the caller)."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        stdin.write(len(request).to_bytes(4, "big") + request)
+        await stdin.drain()
+        try:
+            header = await stdout.readexactly(4)
+            answer = orjson.loads(await stdout.readexactly(int.from_bytes(header, "big")))
+        except asyncio.IncompleteReadError as exc:
+            raise RuntimeError("a rendering worker process ended unexpectedly") from exc
+        return [body if isinstance(body, str) else RenderedBody(*body) for body in answer]
+
+    async def stop(self) -> None:
+        """Close its input, so that it exits; one stuck (its answer never read, after a
+        failure) is killed."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=5)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+class RenderWorkers:
+    """Worker processes that render bodies, a part of a batch each at a time."""
+
+    def __init__(self, count: int, chunk: int) -> None:
+        self.count = count
+        self.chunk = chunk
+        self.idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self.workers: list[_Worker] = []
+
+    async def start(self) -> None:
+        path = os.pathsep.join(filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))
+        for _ in range(self.count):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                __name__ if __name__ != "__main__" else "app.articles.render",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=dict(os.environ, PYTHONPATH=path),
+            )
+            self.workers.append(_Worker(process))
+            self.idle.put_nowait(self.workers[-1])
+
+    async def render(self, markdowns: Sequence[str]) -> list[RenderedBody | str]:
+        if not self.workers:
+            await self.start()
+        parts = [
+            self._render_part(markdowns[start : start + self.chunk])
+            for start in range(0, len(markdowns), self.chunk)
+        ]
+        return [body for part in await asyncio.gather(*parts) for body in part]
+
+    async def _render_part(self, markdowns: Sequence[str]) -> list[RenderedBody | str]:
+        try:
+            request = orjson.dumps(list(markdowns))
+        except orjson.JSONEncodeError:
+            # Text that JSON cannot carry (a lone surrogate): rendered here, as it would be
+            # without workers, to the same outcome.
+            return await asyncio.to_thread(render_bodies, markdowns)
+        worker = await self.idle.get()
+        try:
+            return await worker.render(request)
+        finally:
+            self.idle.put_nowait(worker)
+
+    async def close(self) -> None:
+        """End the workers."""
+        workers, self.workers = self.workers, []
+        await asyncio.gather(*(worker.stop() for worker in workers))
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

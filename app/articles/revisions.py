@@ -90,26 +90,30 @@ async def snapshot_articles(
     }
 
 
+def revision_rows(
+    snapshots: dict[uuid.UUID, dict[str, Any]], key_name: str | None
+) -> list[dict[str, Any]]:
+    """The ``article_revision`` rows that keep ``snapshots`` (``{"version", "content"}``
+    by article id), made by ``key_name`` now."""
+    now = utcnow()
+    return [
+        {
+            "id": uuid.uuid4(),
+            "article_id": article_id,
+            "version": snapshot["version"],
+            "key_name": key_name,
+            "content": snapshot["content"],
+            "created_at": now,
+        }
+        for article_id, snapshot in snapshots.items()
+    ]
+
+
 async def write_revisions(
     session: AsyncSession, snapshots: dict[uuid.UUID, dict[str, Any]], key_name: str | None
 ) -> None:
-    if not snapshots:
-        return
-    now = utcnow()
-    await session.execute(
-        insert(revisions_table),
-        [
-            {
-                "id": uuid.uuid4(),
-                "article_id": article_id,
-                "version": snapshot["version"],
-                "key_name": key_name,
-                "content": snapshot["content"],
-                "created_at": now,
-            }
-            for article_id, snapshot in snapshots.items()
-        ],
-    )
+    if snapshots:
+        await session.execute(insert(revisions_table), revision_rows(snapshots, key_name))
 
 
 async def record_revisions(

@@ -6,20 +6,32 @@ included: ``status`` and ``published_at`` say which), ordered by slug, so that t
 content always gives the same bytes.
 
 Import upserts by slug, in batches of one transaction each, validating every line with the
-API's own models. Each batch is parsed and its bodies rendered in a thread, before its
-transaction begins and while the previous batch is being written, so the write lock is
-never held for CPU work. Articles a batch does not have yet (the common case: loading an
-archive) are checked together and written with one multi-row statement per table, each
-with the same columns and first revision that ``POST /v1/articles`` would give it. Lines
-for articles that exist go one by one through the API's update, each in a savepoint.
-Either way a bad line (whatever is wrong with it) is reported with its number and
-skipped while the rest of its batch still goes in; should the database refuse a row of
-the bulk statements, the batch is rolled back and written again line by line, so that
+API's own models. Each batch is parsed and its bodies rendered before its transaction
+begins and while the previous batch is being written, so the write lock is never held for
+CPU work. Rendering is most of that work: the first batch's bodies are rendered in a
+thread (an import of one batch starts no process), every later batch's in a pool of
+worker processes, one per CPU. Articles a batch does not have yet (the common case:
+loading an archive) are checked together and written a table at a time (PostgreSQL:
+``COPY``, its search vector computed by the database as the rows go in; SQLite: one
+``executemany``), each with the same columns and first revision that ``POST /v1/articles``
+would give it. Lines for articles that exist go one by one through the API's update, each
+in a savepoint. Either way a bad line (whatever is wrong with it) is reported with its
+number and skipped while the rest of its batch still goes in; should the database refuse
+a row of the bulk writes, the batch is rolled back and written again line by line, so that
 only the line at fault is left out.
+
+On PostgreSQL two batches are written at once, each on its own connection, so that the
+database computes two batches' search vectors on two processors; batches that share a
+slug are written one after the other, and batches are reported in the order of the file.
+Every batch is one write through the change log (``write_transaction``): its articles and
+their entries commit together or not at all. An import stopped half-way (``kill -9``
+included) keeps the batches it committed, and running it again completes it: what is in
+already compares unchanged, the rest is created.
 """
 
 import asyncio
 import logging
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -29,7 +41,7 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +52,7 @@ from app.articles.models import (
     article_entities_table,
     articles_table,
     corrections_table,
+    revisions_table,
 )
 from app.articles.queries import (
     KIND,
@@ -51,12 +64,12 @@ from app.articles.queries import (
     relation_columns,
     tags_of,
 )
-from app.articles.render import RenderedBody, render_body
+from app.articles.render import RenderedBody, RenderWorkers, render_bodies
 from app.articles.revisions import (
     WRITABLE_COLUMNS,
     record_revisions,
     revision_content,
-    write_revisions,
+    revision_rows,
 )
 from app.articles.service import (
     add_article,
@@ -76,6 +89,9 @@ from app.slugs import redirects_table
 logger = logging.getLogger("newsdesk.transfer")
 IMPORT_VIEWER = Viewer(key_name="import", role=Role.editor)
 BATCH_SIZE = 500
+# Bodies a worker process renders at a time: small enough that the workers share a batch
+# evenly, large enough that handing them over costs little.
+RENDER_CHUNK = 50
 # Keys of an exported line, in the order they are written: what a revision keeps, and the
 # corrections (which no revision holds: they are appended, never restored away).
 EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities", "corrections")
@@ -254,20 +270,54 @@ class _Prepared:
     errors: list[LineError] = field(default_factory=list)
 
 
-def _prepare_batch(batch: list[tuple[int, bytes]]) -> _Prepared:
-    """Parse and render the lines of a batch (CPU work, run in a thread); a line that
-    cannot be read or rendered becomes a ``LineError``."""
+class _Renderer:
+    """Renders the bodies of an import's batches: the first batch in a thread, so that a
+    small import starts no process; every later one split among worker processes, one
+    per CPU, so that rendering keeps up with the database."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.workers: RenderWorkers | None = None
+
+    async def render(self, markdowns: list[str]) -> list[RenderedBody | str]:
+        self.batches += 1
+        count = _cpus()
+        if self.batches == 1 or count < 2:
+            return await asyncio.to_thread(render_bodies, markdowns)
+        if self.workers is None:
+            self.workers = RenderWorkers(count, RENDER_CHUNK)
+        return await self.workers.render(markdowns)
+
+    async def close(self) -> None:
+        if self.workers is not None:
+            await self.workers.close()
+            self.workers = None
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+async def _prepare_batch(batch: list[tuple[int, bytes]], renderer: _Renderer) -> _Prepared:
+    """Parse the lines of a batch and render their bodies; a line that cannot be read or
+    rendered becomes a ``LineError``."""
     prepared = _Prepared()
+    parsed: list[tuple[int, ImportLine]] = []
     for number, raw in batch:
         try:
-            data = parse_line(raw)
-            prepared.bodies[number] = render_body(data.body)
+            parsed.append((number, parse_line(raw)))
         except LineRejected as exc:
             prepared.errors.append(LineError(number, str(exc)))
-        except ProblemError as exc:
-            prepared.errors.append(LineError(number, exc.detail))
+    bodies = await renderer.render([data.body for _, data in parsed])
+    for (number, data), body in zip(parsed, bodies, strict=True):
+        if isinstance(body, str):  # refused: why
+            prepared.errors.append(LineError(number, body))
         else:
             prepared.lines.append((number, data))
+            prepared.bodies[number] = body
     return prepared
 
 
@@ -293,41 +343,113 @@ async def import_lines(
     on_batch: Callable[[ImportReport, list[LineError]], None] | None = None,
 ) -> ImportReport:
     """Upsert the articles of numbered NDJSON lines (blank lines are skipped). After each
-    batch, ``on_batch`` gets the running report and that batch's errors. A batch is
-    prepared in a thread while the one before it is written."""
+    batch, in the order of the file, ``on_batch`` gets the running report and that batch's
+    errors. A batch is prepared while the ones before it are written."""
     report = ImportReport()
+    renderer = _Renderer()
+    writes = _Writes(sessionmaker, report, on_batch)
     pending: asyncio.Task[_Prepared] | None = None
     try:
         for batch in _batches(lines, batch_size):
             previous = pending
-            pending = asyncio.create_task(asyncio.to_thread(_prepare_batch, batch))
+            pending = asyncio.create_task(_prepare_batch(batch, renderer))
             if previous is not None:
-                await _import_batch(sessionmaker, await previous, report, on_batch)
+                await writes.start(await previous)
         if pending is not None:
             last, pending = pending, None
-            await _import_batch(sessionmaker, await last, report, on_batch)
+            await writes.start(await last)
+        await writes.finish_all()
     finally:
-        # A failed write leaves the next batch's preparation to finish before the error
-        # goes on; a thread cannot be stopped half-way.
+        # A failed write leaves the next batch's preparation, and the writes under way, to
+        # finish before the error goes on; a thread cannot be stopped half-way.
         if pending is not None:
             await asyncio.wait([pending])
+        await writes.settle()
+        await renderer.close()
     return report
 
 
-async def _import_batch(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    prepared: _Prepared,
-    report: ImportReport,
-    on_batch: Callable[[ImportReport, list[LineError]], None] | None,
-) -> None:
+def _writers(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """How many batches are written at once: PostgreSQL computes each article's search
+    vector as its row goes in, most of the cost of a batch, so two batches on two
+    connections keep two processors busy; SQLite has one writer at a time."""
+    bind = sessionmaker.kw.get("bind")
+    return 2 if bind is not None and bind.dialect.name == "postgresql" else 1
+
+
+class _Writes:
+    """The batches being written, each in its own transaction, at most ``_writers`` at
+    once. Batches that share a slug are never written at the same time: the later one
+    starts once the earlier has committed, so that the last line of a slug wins. Each
+    batch is reported, and its errors told, in the order of the file."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        report: ImportReport,
+        on_batch: Callable[[ImportReport, list[LineError]], None] | None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.report = report
+        self.on_batch = on_batch
+        self.limit = _writers(sessionmaker)
+        self.under_way: list[tuple[asyncio.Task[_Written], set[str]]] = []
+
+    async def start(self, prepared: _Prepared) -> None:
+        slugs = {data.slug or "" for _, data in prepared.lines}
+        while self.under_way and (
+            len(self.under_way) >= self.limit
+            or any(slugs & writing for _, writing in self.under_way)
+        ):
+            await self._finish_oldest()
+        write = asyncio.create_task(_write_prepared(self.sessionmaker, prepared))
+        self.under_way.append((write, slugs))
+
+    async def finish_all(self) -> None:
+        while self.under_way:
+            await self._finish_oldest()
+
+    async def _finish_oldest(self) -> None:
+        write, _slugs = self.under_way[0]
+        written = await write
+        self.under_way.pop(0)
+        self.report.created += written.outcomes["created"]
+        self.report.updated += written.outcomes["updated"]
+        self.report.unchanged += written.outcomes["unchanged"]
+        self.report.errors.extend(written.errors)
+        if self.on_batch is not None:
+            self.on_batch(self.report, written.errors)
+
+    async def settle(self) -> None:
+        """After a failure: let the writes still under way end (each commits or rolls
+        back whole), and leave their errors unraised: the first failure is the one told."""
+        tasks = [write for write, _slugs in self.under_way]
+        self.under_way.clear()
+        if tasks:
+            await asyncio.wait(tasks)
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()
+
+
+@dataclass
+class _Written:
+    """What writing one batch did: how many lines of each outcome, and the lines refused
+    (with the ones its preparation refused), in line order."""
+
+    outcomes: Counter[Outcome]
+    errors: list[LineError]
+
+
+async def _write_prepared(
+    sessionmaker: async_sessionmaker[AsyncSession], prepared: _Prepared
+) -> _Written:
     """Write one prepared batch, in rounds."""
-    errors = list(prepared.errors)
+    written = _Written(Counter(), list(prepared.errors))
     for round_lines in _rounds(prepared.lines):
-        await _write_round(sessionmaker, round_lines, prepared.bodies, report, errors)
-    errors.sort(key=lambda error: error.line)
-    report.errors.extend(errors)
-    if on_batch is not None:
-        on_batch(report, errors)
+        await _write_round(sessionmaker, round_lines, prepared.bodies, written)
+    written.errors.sort(key=lambda error: error.line)
+    return written
 
 
 def _rounds(
@@ -353,8 +475,7 @@ async def _write_round(
     sessionmaker: async_sessionmaker[AsyncSession],
     parsed: list[tuple[int, ImportLine]],
     bodies: dict[int, RenderedBody],
-    report: ImportReport,
-    errors: list[LineError],
+    written: _Written,
 ) -> None:
     try:
         outcomes, refused = await _write_batch(sessionmaker, parsed, bodies, bulk=True)
@@ -364,10 +485,8 @@ async def _write_round(
         # Nothing of the round is in: write it again, each line in its own savepoint, so
         # that only the line at fault is left out.
         outcomes, refused = await _write_batch(sessionmaker, parsed, bodies, bulk=False)
-    report.created += outcomes["created"]
-    report.updated += outcomes["updated"]
-    report.unchanged += outcomes["unchanged"]
-    errors.extend(refused)
+    written.outcomes.update(outcomes)
+    written.errors.extend(refused)
 
 
 async def _write_batch(
@@ -499,16 +618,44 @@ def _new_rows(
 
 
 async def _insert_rows(session: AsyncSession, rows: _NewRows) -> None:
-    if rows.articles:
-        await session.execute(insert(articles_table), rows.articles)
-        changes_of(session).created_articles(row["id"] for row in rows.articles)
-    if rows.bylines:
-        await session.execute(insert(article_authors_table), rows.bylines)
-    if rows.tags:
-        await session.execute(insert(article_entities_table), rows.tags)
-    if rows.corrections:
-        await session.execute(insert(corrections_table), rows.corrections)
-    await write_revisions(session, rows.revisions, IMPORT_VIEWER.key_name)
+    changes_of(session).created_articles(row["id"] for row in rows.articles)
+    await _insert_many(session, articles_table, rows.articles)
+    await _insert_many(session, article_authors_table, rows.bylines)
+    await _insert_many(session, article_entities_table, rows.tags)
+    await _insert_many(session, corrections_table, rows.corrections)
+    revisions = revision_rows(rows.revisions, IMPORT_VIEWER.key_name)
+    await _insert_many(session, revisions_table, revisions)
+
+
+async def _insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys, in the session's transaction. PostgreSQL
+    takes them with ``COPY``, the quickest way in, each value made by the column's own
+    bind processing (so a row holds just what an ``INSERT`` would have put there); other
+    databases with one ``executemany``."""
+    if not rows:
+        return
+    if dialect_of(session) != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    records = [
+        tuple(
+            value if process is None else process(value)
+            for process, value in zip(processors, (row[name] for name in names), strict=True)
+        )
+        for row in rows
+    ]
+    driver = (await connection.get_raw_connection()).driver_connection
+    # The session began its transaction on this connection (the batch has read already):
+    # the rows go in with the rest of the batch, or not at all.
+    if driver is None or not driver.is_in_transaction():
+        raise RuntimeError("COPY must run inside the batch's transaction")
+    await driver.copy_records_to_table(table.name, records=records, columns=names)
 
 
 async def _add_articles(

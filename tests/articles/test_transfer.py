@@ -6,7 +6,9 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from app.articles.models import ArticleCreate, revisions_table
+from app.articles.render import MAX_NESTING_DEPTH, render_bodies, render_body
 from app.articles.service import create_article
-from app.articles.transfer import IMPORT_VIEWER, export_lines, import_lines
+from app.articles.transfer import BATCH_SIZE, IMPORT_VIEWER, export_lines, import_lines
 from app.cli import cli
 from app.config import get_settings
 from app.db import make_sessionmaker, make_write_sessionmaker
@@ -775,3 +778,148 @@ def test_an_unforeseen_failure_of_one_line_leaves_out_only_that_line(
     ]
     assert db.client.get("/v1/articles/first-good", headers=EDITOR).status_code == 200
     assert db.client.get("/v1/articles/breaks-on-update", headers=EDITOR).json()["version"] == 1
+
+
+# A kill -9 in the middle of an import: enough lines for several batches, each with
+# authors, entities and a correction, so that a batch half-written would show.
+KILLED_LINES = 3000
+
+
+def _story_line(number: int) -> str:
+    return json.dumps(
+        {
+            "slug": f"wire-story-{number:05d}",
+            "headline": f"Wire story {number}",
+            "body": f"Paragraph *{number}* of the wire.\n\n" * (1 + number % 4),
+            "authors": ["achieng-odhiambo", "brian-mutua"][: 1 + number % 2],
+            "entities": ["kenya"] if number % 3 else ["kenya", "haiti"],
+            "corrections": [{"text": f"Fixed {number}.", "created_at": "2024-11-09T10:00:00Z"}],
+        }
+    )
+
+
+async def _stored_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows of every table an imported article writes, and the distinct articles named."""
+    tables = {
+        "articles": "article",
+        "bylines": "article_author",
+        "tags": "article_entity",
+        "corrections": "article_correction",
+        "revisions": "article_revision",
+    }
+    counts = {}
+    async with engine.connect() as connection:
+        for name, table in tables.items():
+            query = text(f"SELECT count(*) FROM {table}")
+            counts[name] = int((await connection.execute(query)).scalar_one())
+        slugs = text("SELECT count(DISTINCT slug) FROM article")
+        counts["slugs"] = int((await connection.execute(slugs)).scalar_one())
+        created = text("SELECT count(*) FROM change WHERE event = 'article.created'")
+        counts["created_entries"] = int((await connection.execute(created)).scalar_one())
+    return counts
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started (its rendering workers), from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_a_killed_import_keeps_its_batches_and_a_rerun_completes_it(
+    db: Backend, tmp_path: Path
+) -> None:
+    make_author(db.client, name="Achieng Odhiambo")
+    make_author(db.client, name="Brian Mutua")
+    make_entity(db.client, name="Kenya", type="place")
+    make_entity(db.client, name="Haiti", type="place")
+    source = tmp_path / "wire.ndjson"
+    source.write_text("".join(_story_line(n) + "\n" for n in range(1, KILLED_LINES + 1)))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSDESK_")}
+    env["NEWSDESK_DATABASE_URL"] = db.url
+    command = [newsdesk_command(), "import", str(source)]
+
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    try:
+        for _ in range(6000):  # at most about 10 minutes, on a very slow machine
+            workers |= _children(process.pid)
+            # Once a batch is in, the next ones are being rendered by the workers.
+            kept = db.run(_stored_counts, db.engine)["articles"]
+            if kept >= BATCH_SIZE or process.poll() is not None:
+                break
+            time.sleep(0.01)
+        workers |= _children(process.pid)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the import ended before it was killed"
+
+    kept = db.run(_stored_counts, db.engine)
+    # Whole batches only: every article kept has all its rows, and nothing else is in.
+    assert 0 < kept["articles"] < KILLED_LINES
+    assert kept["slugs"] == kept["revisions"] == kept["corrections"] == kept["articles"]
+    assert kept["created_entries"] == kept["articles"]
+    # The rendering workers end with the import they served.
+    for _ in range(600):
+        if not any(_running(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    created = KILLED_LINES - kept["articles"]
+    assert f"{created} created, 0 updated, {kept['articles']} unchanged, 0 failed" in rerun.stdout
+    done = db.run(_stored_counts, db.engine)
+    assert done == {
+        "articles": KILLED_LINES,
+        "slugs": KILLED_LINES,
+        "bylines": sum(1 + n % 2 for n in range(1, KILLED_LINES + 1)),
+        "tags": sum(1 if n % 3 else 2 for n in range(1, KILLED_LINES + 1)),
+        "corrections": KILLED_LINES,
+        "revisions": KILLED_LINES,
+        "created_entries": KILLED_LINES,
+    }
+    story = db.client.get("/v1/articles/wire-story-02999", headers=EDITOR).json()
+    assert story["body_html"] == "<p>Paragraph <em>2999</em> of the wire.</p>\n" * 4
+    assert [author["slug"] for author in story["authors"]] == ["achieng-odhiambo", "brian-mutua"]
+
+
+def test_bodies_rendered_by_worker_processes_are_the_ones_the_api_renders(db: Backend) -> None:
+    """Batches after the first are rendered by worker processes (where the machine has
+    more than one CPU): the same HTML, and the same refusal of a body over the limits."""
+    too_deep = "> " * (MAX_NESTING_DEPTH + 1) + "deep"
+    bodies = ["*one*", "two\n\n- a\n- b", "<script>x</script>three", too_deep, "**five**"]
+    lines = [
+        (number, json.dumps({"slug": f"s-{number}", "headline": "H", "body": body}).encode())
+        for number, body in enumerate(bodies, start=1)
+    ]
+    report = db.run(_import, db.engine, lines, 2)
+    assert report.created == 4
+    assert [(error.line, error.message) for error in report.errors] == [
+        (4, render_bodies([too_deep])[0])
+    ]
+    assert "levels deep" in report.errors[0].message
+    for number, body in enumerate(bodies, start=1):
+        if number == 4:
+            continue
+        stored = db.client.get(f"/v1/articles/s-{number}", headers=EDITOR).json()
+        rendered = render_body(body)
+        assert (stored["body_html"], stored["word_count"]) == (rendered.html, rendered.word_count)
