@@ -63,17 +63,19 @@ EDITOR_KEY_NAME = "bench writer"
 
 @dataclass(frozen=True)
 class Goal:
-    """A target from the issue: a share of the ceiling's req/s, and perhaps a p99 bound."""
+    """A target from the issue: a share of the ceiling's req/s, a p99 bound, or both."""
 
-    ratio: float
+    ratio: float | None
     p99_ms: float | None = None
 
     def describe(self) -> str:
-        text = f">= {self.ratio:.0%}"
-        return text + (f", p99 < {self.p99_ms:g} ms" if self.p99_ms else "")
+        parts = [f">= {self.ratio:.0%}"] if self.ratio is not None else []
+        return ", ".join(parts + ([f"p99 < {self.p99_ms:g} ms"] if self.p99_ms else []))
 
     def met(self, ratio: float, p99_ms: float) -> bool:
-        return ratio >= self.ratio and (self.p99_ms is None or p99_ms < self.p99_ms)
+        return (self.ratio is None or ratio >= self.ratio) and (
+            self.p99_ms is None or p99_ms < self.p99_ms
+        )
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,23 @@ SCENARIOS = (
     ScenarioSpec(
         "search_nocache", "search ?q=, cache off, 100 terms", Goal(0.20, 50.0), cache_off=True
     ),
-    # The issue's bound: each answers uncached in under 200 ms at a million stories.
+    # The issue's bound: each answers uncached in under 200 ms at a million stories. One
+    # connection, so that the latency is the answer's own time, not time queued behind
+    # 31 others.
     ScenarioSpec(
-        "news_sitemap_nocache", "Google News sitemap (1,000 stories), cache off", cache_off=True
+        "news_sitemap_nocache",
+        "Google News sitemap (1,000 stories), cache off, 1 connection",
+        Goal(None, 200.0),
+        connections=1,
+        cache_off=True,
     ),
-    ScenarioSpec("month_sitemap_nocache", "this month's sitemap, cache off", cache_off=True),
+    ScenarioSpec(
+        "month_sitemap_nocache",
+        "this month's sitemap, cache off, 1 connection",
+        Goal(None, 200.0),
+        connections=1,
+        cache_off=True,
+    ),
 )
 SITEMAP_KEYS = {"news_sitemap_nocache", "month_sitemap_nocache"}
 # The servers give stories page URLs, as a site would, so that sitemaps list them all.
