@@ -14,9 +14,10 @@ before anything is written. Each story gets version 1 and its revision 1, and th
 version counter moves on by one for every item, as one API call per item would have done.
 
 Loading never goes through ORM objects: on PostgreSQL it streams batches with COPY
-(asyncpg's ``copy_records_to_table``); on SQLite it runs ``executemany`` of Core inserts,
-one transaction a batch. Generated columns and triggers that later migrations add (a
-tsvector on PostgreSQL, FTS5 triggers on SQLite) fill themselves on insert.
+(asyncpg's ``copy_records_to_table``) from ``--jobs`` forked processes, with the search
+vectors built here (``SearchVectors``, checked against the database's own on the first
+batch) and the secondary indexes built after the load; on SQLite it runs ``executemany``
+of Core inserts, one transaction a batch, and the FTS5 triggers fill themselves.
 
     python -m bench.corpus --database-url postgresql://postgres@127.0.0.1/newsdesk_bench
 """
