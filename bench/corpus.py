@@ -14,9 +14,10 @@ before anything is written. Each story gets version 1 and its revision 1, and th
 version counter moves on by one for every item, as one API call per item would have done.
 
 Loading never goes through ORM objects: on PostgreSQL it streams batches with COPY
-(asyncpg's ``copy_records_to_table``); on SQLite it runs ``executemany`` of Core inserts,
-one transaction a batch. Generated columns and triggers that later migrations add (a
-tsvector on PostgreSQL, FTS5 triggers on SQLite) fill themselves on insert.
+(asyncpg's ``copy_records_to_table``) from ``--jobs`` forked processes, with the search
+vectors built here (``SearchVectors``, checked against the database's own on the first
+batch) and the secondary indexes built after the load; on SQLite it runs ``executemany``
+of Core inserts, one transaction a batch, and the FTS5 triggers fill themselves.
 
     python -m bench.corpus --database-url postgresql://postgres@127.0.0.1/newsdesk_bench
 """
@@ -24,15 +25,20 @@ tsvector on PostgreSQL, FTS5 triggers on SQLite) fill themselves on insert.
 import argparse
 import asyncio
 import bisect
+import contextlib
 import itertools
 import math
+import multiprocessing
 import os
 import queue
 import random
+import re
+import struct
 import sys
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +56,7 @@ from app.articles.models import (
 )
 from app.articles.render import count_words, render_body
 from app.articles.revisions import WRITABLE_COLUMNS
+from app.articles.search_charset import SEPARATOR_CLASS
 from app.authors.models import authors_table
 from app.changes import content_version_table
 from app.entities.models import entities_table
@@ -100,6 +107,8 @@ class Batch:
     bylines: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, Any]] = field(default_factory=list)
     revisions: list[dict[str, Any]] = field(default_factory=list)
+    # Each story's body blocks, for a loader that builds the search vectors itself.
+    blocks: list[list[Block]] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +123,7 @@ class LoadReport:
     prepare_seconds: float = 0.0
     load_seconds: float = 0.0
     settle_seconds: float = 0.0
+    started: float = 0.0  # perf_counter() when the load began
 
     @property
     def stories_per_second(self) -> float:
@@ -444,8 +454,9 @@ class Corpus:
             base = base[: MAX_SLUG_LENGTH + 1].rsplit("-", 1)[0]
         return _free_slug(base, self._taken_slugs)
 
-    def story(self, index: int) -> tuple[Row, list[Row], list[Row], Row]:
-        """Story ``index`` (0 is the oldest): its row, bylines, tags and revision 1."""
+    def story(self, index: int) -> tuple[Row, list[Row], list[Row], Row, list[Block]]:
+        """Story ``index`` (0 is the oldest): its row, bylines, tags, revision 1 and the
+        blocks of its body."""
         rng = self.rng
         total = self.shape.articles
         step = SPAN.total_seconds() / total
@@ -515,18 +526,19 @@ class Corpus:
             "content": content,
             "created_at": created_at,
         }
-        return article, bylines, tags, revision
+        return article, bylines, tags, revision, blocks
 
     def batches(self, size: int) -> Iterator[Batch]:
         batch = Batch()
         for index in range(self.shape.articles):
-            article, bylines, tags, revision = self.story(index)
+            article, bylines, tags, revision, blocks = self.story(index)
             if index < CHECKED_SLUGS:
                 self.check_story(index, article)
             batch.articles.append(article)
             batch.bylines += bylines
             batch.tags += tags
             batch.revisions.append(revision)
+            batch.blocks.append(blocks)
             if len(batch.articles) >= size:
                 yield batch
                 batch = Batch()
@@ -572,6 +584,108 @@ def _free_slug(base: str, taken: set[str]) -> str:
         number += 1
     taken.add(slug)
     return slug
+
+
+# Search vectors -----------------------------------------------------------------------
+
+_SEARCH_SEPARATORS = re.compile(SEPARATOR_CLASS)
+# WordEntryPos: the weight in the two high bits (A 3, B 2, D 0), the position below.
+_WEIGHT_A, _WEIGHT_B = 3 << 14, 2 << 14
+_MAX_POSITION = (1 << 14) - 1
+_MAX_POSITIONS = 255
+# The binary form: the number of lexemes; then each lexeme's positions, counted.
+_COUNT = struct.Struct("!i")
+_POSITIONS = [struct.Struct(f"!{count + 1}H") for count in range(_MAX_POSITIONS + 1)]
+
+
+_ASCII_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def search_tokens(value: str | None) -> list[str]:
+    """The words PostgreSQL's parser sees in ``value`` once ``search_separated()`` has made
+    every separator a space: in ASCII text (all of the corpus's), runs of letters and
+    digits, found without the slower full class."""
+    if not value:
+        return []
+    if value.isascii():
+        return _ASCII_WORDS.findall(value.lower())
+    return _SEARCH_SEPARATORS.sub(" ", value).lower().split()
+
+
+class SearchVectors:
+    """``article.search_vector`` built in Python, as migration 0008's trigger would build it:
+    the weighted vectors of headline, standfirst and body joined by ``||`` (each part's
+    positions moved on by the largest position before it), in PostgreSQL's binary form.
+
+    Every word's lexeme comes from the database once (``lexemes``) and is numbered in
+    PostgreSQL's order of lexemes (their bytes), so a vector is a grouping of numbers: a
+    pooled block's numbers are found once, and a lexeme's bytes are encoded once. The
+    loader compares the first batch with the database's own ``newsdesk_search_vector()``.
+    """
+
+    def __init__(self, lexemes: dict[str, str]) -> None:
+        # '_' is the lexeme of the '_:1' that migration 0005 puts between the fields (no
+        # word's lexeme: '_' separates words).
+        ordered = sorted({*lexemes.values(), "_"}, key=str.encode)
+        rank = {lexeme: number for number, lexeme in enumerate(ordered)}
+        self._ranks = {token: rank[lexeme] for token, lexeme in lexemes.items()}
+        self._break = rank["_"]
+        # Each lexeme as the binary form writes it: its bytes, then a NUL.
+        self._names = [lexeme.encode() + b"\0" for lexeme in ordered]
+        self._blocks: dict[int, list[int]] = {}
+
+    def _of(self, value: str | None) -> list[int]:
+        ranks = self._ranks
+        return [ranks[token] for token in search_tokens(value)]
+
+    def _body(self, blocks: list[Block]) -> list[int]:
+        body: list[int] = []
+        for block in blocks:
+            found = self._blocks.get(id(block))
+            if found is None:
+                found = self._blocks[id(block)] = self._of(block.text)
+            body += found
+        return body
+
+    def vector(self, article: Row, blocks: list[Block]) -> bytes:
+        groups: defaultdict[int, list[int]] = defaultdict(list)
+        position = 0
+        # Headline (A), break, standfirst (B), break: the weight in the two high bits.
+        for ranks, bits in (
+            (self._of(article["headline"]), _WEIGHT_A),
+            ([self._break], 0),
+            (self._of(article["standfirst"]), _WEIGHT_B),
+            ([self._break], 0),
+        ):
+            for rank in ranks:
+                position += 1
+                groups[rank].append(bits | position)
+        body = self._body(blocks)
+        if position + len(body) > _MAX_POSITION:
+            raise ValueError("story too long to build its search vector outside the database")
+        for number, rank in enumerate(body, start=position + 1):
+            groups[rank].append(number)
+        names = self._names
+        out = [_COUNT.pack(len(groups))]
+        for rank in sorted(groups):
+            entries = groups[rank]
+            if len(entries) > _MAX_POSITIONS:
+                raise ValueError("a word too frequent to build its search vector here")
+            out.append(names[rank])
+            out.append(_POSITIONS[len(entries)].pack(len(entries), *entries))
+        return b"".join(out)
+
+
+def corpus_tokens(corpus: Corpus) -> set[str]:
+    """Every word a story's headline, standfirst or body can hold."""
+    tokens: set[str] = {"in", "as", "for"}
+    for words in (corpus.function_words, corpus.content_words):
+        tokens.update(search_tokens(" ".join(words)))
+    tokens.update(search_tokens(" ".join(entity["name"] for entity in corpus.entities)))
+    for pool in corpus.blocks.values():
+        for block in pool:
+            tokens.update(search_tokens(block.text))
+    return tokens
 
 
 # Producing batches on a thread lets Python build the next batch while the database is
@@ -731,18 +845,218 @@ async def _drop_secondary_indexes(connection: Any) -> list[str]:
 
 
 async def _create_indexes(connections: list[Any], definitions: list[str]) -> None:
+    """Build the indexes over the connections at once. The GIN index of the search vectors
+    costs more than all the B-trees together: it gets a connection of its own where there
+    are two or more, and the memory to sort its entries in fewer passes."""
+
     async def build(connection: Any, mine: list[str]) -> None:
-        await connection.execute("SET maintenance_work_mem = '256MB'")
+        await connection.execute("SET maintenance_work_mem = '1GB'")
         for definition in mine:
             await connection.execute(definition)
 
     count = len(connections)
-    await asyncio.gather(
-        *(build(connection, definitions[n::count]) for n, connection in enumerate(connections))
+    gin = [definition for definition in definitions if " USING gin " in definition]
+    rest = [definition for definition in definitions if definition not in gin]
+    shares: list[list[str]] = [gin[n::count] for n in range(count)]
+    others = [share for share in shares if not share] or shares
+    for n, definition in enumerate(rest):
+        others[n % len(others)].append(definition)
+    await asyncio.gather(*(build(c, share) for c, share in zip(connections, shares, strict=True)))
+
+
+VECTOR_TRIGGER = "article_search_vector"
+# Each word alone, through the same functions as the vector of a story in English.
+_LEXEMES = (
+    "SELECT token, entry.lexeme, entry.positions FROM unnest($1::text[]) AS token "
+    "LEFT JOIN LATERAL unnest(to_tsvector(newsdesk_search_config('en'), "
+    "search_separated(token))) AS entry ON true"
+)
+_WRONG_VECTORS = (
+    "SELECT count(*) FROM article WHERE id = ANY($1::uuid[]) AND search_vector IS DISTINCT "
+    "FROM newsdesk_search_vector(language, headline, standfirst, body_text)"
+)
+
+
+async def _loading_session(connection: Any, vectors: bool) -> None:
+    """Settings of a loading connection. No wait for the WAL flush at each commit (a load
+    that fails is redone from the start anyway). Long values compressed with LZ4 where the
+    server has it: pglz costs several times as much CPU for the three 3 KB texts and the
+    revision of every story (a setting of this session: the tables are unchanged). With
+    ``vectors``, triggers and foreign-key checks off (``_prepare_search_vectors``) and
+    tsvectors written in their binary form."""
+    import asyncpg
+
+    await connection.execute("SET synchronous_commit = off")
+    with contextlib.suppress(asyncpg.PostgresError):  # built without LZ4: pglz, as before
+        await connection.execute("SET default_toast_compression = lz4")
+    if vectors:
+        await connection.execute("SET session_replication_role = replica")
+        await connection.set_type_codec(
+            "tsvector", schema="pg_catalog", encoder=bytes, decoder=bytes, format="binary"
+        )
+
+
+async def _prepare_search_vectors(first: Any, corpus: Corpus) -> SearchVectors | None:
+    """When the search vector is a trigger's (migration 0008), have the generator build it
+    and load with triggers off: the vector of a 3 KB body costs PostgreSQL about twice
+    what everything else a story needs costs, while built from words whose lexemes are
+    known it is cheap. The session's replication role "replica" turns off, for the loading
+    connections only, that trigger and the foreign-key checks (the generator's rows refer
+    only to rows it wrote: pg_restore's --disable-triggers does the same). None (the
+    database builds the vectors and checks the keys) on an older schema, or without the
+    superuser that the role needs."""
+    import asyncpg
+
+    trigger = await first.fetchval(
+        "SELECT count(*) FROM pg_trigger WHERE tgname = $1 AND tgrelid = 'article'::regclass",
+        VECTOR_TRIGGER,
     )
+    if not trigger:
+        return None
+    try:
+        await first.execute("SET session_replication_role = replica")
+    except asyncpg.InsufficientPrivilegeError:
+        return None
+    await first.execute("RESET session_replication_role")
+    tokens = sorted(corpus_tokens(corpus))
+    found: dict[str, list[tuple[str, list[int]]]] = {token: [] for token in tokens}
+    for row in await first.fetch(_LEXEMES, tokens):
+        if row["lexeme"] is not None:
+            found[row["token"]].append((row["lexeme"], list(row["positions"])))
+    lexemes = {}
+    for token, entries in found.items():
+        if len(entries) != 1 or entries[0][1] != [1]:
+            raise RuntimeError(f"{token!r} is not one word to PostgreSQL's parser: {entries}")
+        lexemes[token] = entries[0][0]
+    return SearchVectors(lexemes)
 
 
-async def _load_postgresql(
+async def _check_search_vectors(connection: Any, batch: Batch) -> None:
+    ids = [article["id"] for article in batch.articles]
+    wrong = await connection.fetchval(_WRONG_VECTORS, ids)
+    if wrong:
+        raise RuntimeError(f"{wrong} of the first {len(ids)} search vectors differ")
+
+
+@dataclass
+class LoadPlan:
+    """What each loading process needs; made before they fork."""
+
+    dsn: str
+    columns: dict[str, list[str]]
+    vectors: SearchVectors | None
+    batch_size: int
+    jobs: int
+    progress: bool
+
+    def records(self, batch: Batch) -> Records:
+        if self.vectors is not None:
+            for article, blocks in zip(batch.articles, batch.blocks, strict=True):
+                article["search_vector"] = self.vectors.vector(article, blocks)
+        return [
+            *_records("article", self.columns["article"], batch.articles),
+            *_records("article_author", self.columns["article_author"], batch.bylines),
+            *_records("article_entity", self.columns["article_entity"], batch.tags),
+            *_records("article_revision", self.columns["article_revision"], batch.revisions),
+        ]
+
+
+async def _prepare_load(corpus: Corpus, plan: LoadPlan, defer_indexes: bool) -> list[str]:
+    """Authors and entities, the search vectors' lexemes, and the dropped indexes'
+    definitions (to build after the load)."""
+    import asyncpg
+
+    first = await asyncpg.connect(plan.dsn)
+    try:
+        await _loading_session(first, vectors=False)
+        for table in (*STORY_TABLES, "author", "entity"):
+            plan.columns[table] = await _insertable_columns(first, table)
+        async with first.transaction():
+            await _copy(first, _records("author", plan.columns["author"], corpus.authors))
+            await _copy(first, _records("entity", plan.columns["entity"], corpus.entities))
+        if "search_vector" in plan.columns["article"]:
+            plan.vectors = await _prepare_search_vectors(first, corpus)
+        return await _drop_secondary_indexes(first) if defer_indexes else []
+    finally:
+        await first.close()
+
+
+# The corpus and plan of the loading processes, which inherit them when they fork.
+_FORKED: tuple[Corpus, LoadPlan] | None = None
+
+
+def _load_share(share: int) -> LoadReport:
+    """Run in loading process ``share``: COPY every ``jobs``-th batch."""
+    assert _FORKED is not None
+    corpus, plan = _FORKED
+    return asyncio.run(_copy_share(corpus, plan, share))
+
+
+async def _copy_share(corpus: Corpus, plan: LoadPlan, share: int) -> LoadReport:
+    """Every process makes every story (the generator is one sequence of random draws,
+    and the cheaper part of the work), and builds the vectors and COPY input of its own
+    batches only: the Python work of a load is shared among the processes."""
+    import asyncpg
+
+    report = LoadReport("postgresql", 0, 0, 0)
+    numbers = itertools.count()
+
+    def mine(batch: Batch) -> Records | None:
+        return plan.records(batch) if next(numbers) % plan.jobs == share else None
+
+    connection = await asyncpg.connect(plan.dsn)
+    try:
+        await _loading_session(connection, vectors=plan.vectors is not None)
+        started = time.perf_counter()
+        first = True
+        for batch, records in _batches_in_background(corpus, plan.batch_size, mine):
+            if records is None:
+                continue
+            async with connection.transaction():
+                await _copy(connection, records)
+                if first and share == 0 and plan.vectors is not None:
+                    # The first batch's vectors compared with the database's own.
+                    await _check_search_vectors(connection, batch)
+            first = False
+            _count(report, batch, plan.progress and share == 0, started, plan.jobs)
+    finally:
+        await connection.close()
+    return report
+
+
+async def _finish_load(dsn: str, deferred: list[str], jobs: int) -> None:
+    import asyncpg
+
+    connections = [await asyncpg.connect(dsn) for _ in range(max(jobs, 1))]
+    try:
+        await _create_indexes(connections, deferred)
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
+async def _settle(dsn: str, items: int, report: LoadReport) -> None:
+    """One bump of the content version for every item, as one API call per item would
+    have made; then what autovacuum would do soon after a load anyway: statistics for
+    the planner and a visibility map for index-only scans, so the first minute is not
+    special."""
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "UPDATE content_version SET value = value + $1 WHERE id = 1", items
+        )
+        report.load_seconds = time.perf_counter() - report.started
+        started = time.perf_counter()
+        for table in ("author", "entity", *STORY_TABLES):
+            await connection.execute(f"VACUUM (ANALYZE) {table}")
+        report.settle_seconds = time.perf_counter() - started
+    finally:
+        await connection.close()
+
+
+def _load_postgresql(
     url: str,
     corpus: Corpus,
     batch_size: int,
@@ -751,66 +1065,25 @@ async def _load_postgresql(
     progress: bool,
     defer_indexes: bool,
 ) -> None:
-    """COPY the batches over ``jobs`` connections at once, one transaction a batch."""
-    import asyncpg
-
-    dsn = _asyncpg_dsn(make_url(url))
-    connections = [await asyncpg.connect(dsn) for _ in range(jobs)]
-    first = connections[0]
+    """COPY the batches from ``jobs`` processes at once (forked, each with its own
+    connection, one transaction a batch), then build the indexes."""
+    global _FORKED
+    report.started = time.perf_counter()
+    plan = LoadPlan(_asyncpg_dsn(make_url(url)), {}, None, batch_size, jobs, progress)
+    deferred = asyncio.run(_prepare_load(corpus, plan, defer_indexes))
+    _FORKED = (corpus, plan)
     try:
-        tables = ("author", "entity", "article", "article_author", "article_entity")
-        columns = {name: await _insertable_columns(first, name) for name in tables}
-        columns["article_revision"] = await _insertable_columns(first, "article_revision")
-        async with first.transaction():
-            await _copy(first, _records("author", columns["author"], corpus.authors))
-            await _copy(first, _records("entity", columns["entity"], corpus.entities))
-
-        def to_records(batch: Batch) -> Records:
-            return [
-                *_records("article", columns["article"], batch.articles),
-                *_records("article_author", columns["article_author"], batch.bylines),
-                *_records("article_entity", columns["article_entity"], batch.tags),
-                *_records("article_revision", columns["article_revision"], batch.revisions),
-            ]
-
-        started = time.perf_counter()
-        deferred = await _drop_secondary_indexes(first) if defer_indexes else []
-        work: asyncio.Queue[tuple[Batch, Records] | None] = asyncio.Queue(maxsize=jobs)
-
-        async def copier(connection: Any) -> None:
-            while (item := await work.get()) is not None:
-                batch, records = item
-                async with connection.transaction():
-                    await _copy(connection, records)
-                _count(report, batch, progress, started)
-
-        copiers = [asyncio.create_task(copier(connection)) for connection in connections]
-        loop = asyncio.get_running_loop()
-        batches = _batches_in_background(corpus, batch_size, to_records)
-        try:
-            while (item := await loop.run_in_executor(None, next, batches, None)) is not None:
-                await work.put(item)
-            for _ in copiers:
-                await work.put(None)
-            await asyncio.gather(*copiers)
-        finally:
-            for copier_task in copiers:
-                copier_task.cancel()
-            await _create_indexes(connections, deferred)
-        # One bump for every item, as one API call per item would have made (done once at
-        # the end: a bump per batch would make the parallel transactions wait on its lock).
-        items = len(corpus.authors) + len(corpus.entities) + report.articles
-        await first.execute("UPDATE content_version SET value = value + $1 WHERE id = 1", items)
-        report.load_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        # What autovacuum would do soon after a load anyway: statistics for the planner
-        # and a visibility map for index-only scans, so the first minute is not special.
-        for table in (*tables, "article_revision"):
-            await first.execute(f"VACUUM (ANALYZE) {table}")
-        report.settle_seconds = time.perf_counter() - started
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for share in pool.map(_load_share, range(jobs)):
+                report.articles += share.articles
+                report.bylines += share.bylines
+                report.tags += share.tags
+                report.body_bytes += share.body_bytes
     finally:
-        for connection in connections:
-            await connection.close()
+        _FORKED = None
+        asyncio.run(_finish_load(plan.dsn, deferred, jobs))
+    items = len(corpus.authors) + len(corpus.entities) + report.articles
+    asyncio.run(_settle(plan.dsn, items, report))
 
 
 def _load_sqlite(
@@ -880,15 +1153,21 @@ def _load_sqlite(
         engine.dispose()
 
 
-def _count(report: LoadReport, batch: Batch, progress: bool, started: float) -> None:
+def _count(
+    report: LoadReport, batch: Batch, progress: bool, started: float, shares: int = 1
+) -> None:
+    """Add ``batch`` to ``report``; with ``progress``, a line every 100,000 stories (of
+    ``shares`` processes that load alike: this one's count times theirs)."""
     before = report.articles
     report.articles += len(batch.articles)
     report.bylines += len(batch.bylines)
     report.tags += len(batch.tags)
     report.body_bytes += sum(len(article["body"]) for article in batch.articles)
-    if progress and report.articles // 100_000 != before // 100_000:
-        rate = report.articles / (time.perf_counter() - started)
-        print(f"  {report.articles:>9,} stories  {rate:,.0f}/s", file=sys.stderr, flush=True)
+    step = 100_000 // shares
+    if progress and report.articles // step != before // step:
+        total = report.articles * shares
+        rate = total / (time.perf_counter() - started)
+        print(f"  ~{total:>9,} stories  {rate:,.0f}/s", file=sys.stderr, flush=True)
 
 
 def build(
@@ -909,9 +1188,7 @@ def build(
     report = LoadReport(backend, 0, len(corpus.authors), len(corpus.entities))
     report.prepare_seconds = time.perf_counter() - started
     if backend == "postgresql":
-        asyncio.run(
-            _load_postgresql(url, corpus, batch_size, jobs, report, progress, defer_indexes)
-        )
+        _load_postgresql(url, corpus, batch_size, jobs, report, progress, defer_indexes)
     else:
         _load_sqlite(url, corpus, batch_size, report, progress, defer_indexes)
     return corpus, report

@@ -38,9 +38,10 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.articles.models import article_entities_table, articles_table, publicly_visible
-from app.db import create_engine, utcnow
+from app.db import async_url, create_engine, utcnow
 from app.entities.models import entities_table as entities
 from app.schema import current_revision, head_revision
 from bench import corpus as corpus_module
@@ -57,6 +58,7 @@ from bench.server import (
 from bench.statements import count_statements
 from bench.wrk import HttpRequest
 
+LONG_COMMANDS: dict[str, Any] = {"command_timeout": 600}
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 EDITOR_KEY_NAME = "bench writer"
 
@@ -139,11 +141,23 @@ SCENARIOS = (
     ScenarioSpec(
         "search_nocache", "search ?q=, cache off, 100 terms", Goal(0.20, 50.0), cache_off=True
     ),
-    # The issue's bound: each answers uncached in under 200 ms at a million stories.
+    # The issue's bound: each answers uncached in under 200 ms at a million stories. One
+    # connection, so that the latency is the answer's own time, not time queued behind
+    # 31 others.
     ScenarioSpec(
-        "news_sitemap_nocache", "Google News sitemap (1,000 stories), cache off", cache_off=True
+        "news_sitemap_nocache",
+        "Google News sitemap (1,000 stories), cache off, 1 connection",
+        Goal(None, 200.0),
+        connections=1,
+        cache_off=True,
     ),
-    ScenarioSpec("month_sitemap_nocache", "this month's sitemap, cache off", cache_off=True),
+    ScenarioSpec(
+        "month_sitemap_nocache",
+        "this month's sitemap, cache off, 1 connection",
+        Goal(None, 200.0),
+        connections=1,
+        cache_off=True,
+    ),
 )
 SITEMAP_KEYS = {"news_sitemap_nocache", "month_sitemap_nocache"}
 # The servers give stories page URLs, as a site would, so that sitemaps list them all.
@@ -229,7 +243,11 @@ def _pick_terms(texts: list[str], count: int, seed: int) -> list[str]:
 async def _discover(database_url: str, seed: int) -> Workload:
     """Stories, entities and search terms to rotate over, taken from the database itself
     (ordered by id, which is random, so the choice is fixed for a given corpus)."""
-    engine = create_engine(database_url, pool_size=1)
+    # Every visible slug is a scan of the whole table: at a million stories longer than
+    # the app's 30 s command timeout on a busy machine.
+    target = async_url(database_url)
+    patience = LONG_COMMANDS if target.get_backend_name() == "postgresql" else {}
+    engine = create_async_engine(target, connect_args=patience)
     articles = articles_table
     visible = publicly_visible(utcnow())
     try:
@@ -262,17 +280,13 @@ async def _discover(database_url: str, seed: int) -> Workload:
                     select(articles.c.body_text).where(visible).order_by(articles.c.id).limit(500)
                 )
             ).scalars()
-            every_story = list(
-                (await connection.execute(select(articles.c.slug).where(visible))).scalars()
-            )
-            random.Random(seed).shuffle(every_story)
             return Workload(
                 stories=list(stories),
                 all_stories=everything,
                 entities=list(entity_slugs),
                 terms=_pick_terms(list(texts), 100, seed),
                 articles=int(total or 0),
-                every_story=every_story,
+                every_story=everything,
             )
     finally:
         await engine.dispose()

@@ -72,6 +72,17 @@ class Article(SQLModel, table=True):
         # The next expiry (freshness) and the sitemaps' range scans of live articles.
         Index("ix_article_expires_at", "expires_at"),
         Index("ix_article_status_published_at_id", "status", "published_at", "id"),
+        # Sitemaps: each month's live articles and their newest updated_at, counted from
+        # the index alone (migration 0008).
+        Index(
+            "ix_article_listing",
+            "published_at",
+            "id",
+            "status",
+            "deleted_at",
+            "expires_at",
+            "updated_at",
+        ),
     )
 
     id: uuid.UUID = sqlmodel.Field(
