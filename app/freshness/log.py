@@ -66,6 +66,8 @@ class ChangeRecorder:
 
     def __init__(self) -> None:
         self.articles_before: dict[uuid.UUID, ArticleFacts | None] = {}
+        # Facts after the write that the write itself returned (``after_article``).
+        self.articles_after: dict[uuid.UUID, ArticleFacts] = {}
         self.named: list[_Named] = []
 
     async def before_articles(
@@ -87,6 +89,19 @@ class ChangeRecorder:
             found = parse_facts(await session.execute(facts_query(part)))
             for article_id in part:
                 self.articles_before[article_id] = found.get(article_id)
+
+    def before_article(self, facts: ArticleFacts) -> None:
+        """``before_articles`` for an article whose facts the caller read itself, under
+        its lock and before changing it."""
+        self.articles_before.setdefault(facts.id, facts)
+
+    def after_article(self, session: AsyncSession, facts: ArticleFacts) -> None:
+        """The article's facts as this write leaves it, which the write's own statement
+        returned, so that the commit need not read them again. The caller changes the
+        article no further before commit. Inside a savepoint, which may yet roll back,
+        the commit reads them as for any other article."""
+        if not session.in_nested_transaction():
+            self.articles_after[facts.id] = facts
 
     def created_articles(self, ids: Iterable[uuid.UUID]) -> None:
         for article_id in ids:
@@ -110,6 +125,7 @@ class ChangeRecorder:
 
     def clear(self) -> None:
         self.articles_before.clear()
+        self.articles_after.clear()
         self.named.clear()
 
     def write(self, session: Session) -> None:
@@ -169,8 +185,8 @@ class ChangeRecorder:
         ids = list(self.articles_before)
         if not ids:
             return []
-        after: dict[uuid.UUID, ArticleFacts] = {}
-        for part in chunks(ids):
+        after = {i: self.articles_after[i] for i in ids if i in self.articles_after}
+        for part in chunks([article_id for article_id in ids if article_id not in after]):
             after.update(parse_facts(session.execute(facts_query(part))))
         entries: list[Entry] = []
         for article_id in ids:
