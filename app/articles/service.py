@@ -306,8 +306,11 @@ async def save_patch(
     async with slug_conflicts(session, new_slug):
         written = await _apply_patch(session, locked, data, viewer, rendered=rendered)
         if written is None:
+            # Read before the rollback: a transaction begun after it would announce
+            # itself as a writer again (``app.freshness.log``) for nothing.
+            article = await get_article(session, str(locked.id), viewer)
             await session.rollback()
-            return await get_article(session, str(locked.id), viewer)
+            return article
         article = article_public(written, utcnow())
         await session.commit()
     return article
