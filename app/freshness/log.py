@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, event, exists, func, insert, literal_column, select
+from sqlalchemy import delete, event, exists, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from app.articles.models import (
 from app.db import utcnow
 from app.freshness import keys as k
 from app.freshness.facts import ArticleFacts, chunks, facts_query, parse_facts
-from app.freshness.horizon import WRITERS_LOCK, hold_writers_lock
+from app.freshness.horizon import TAKE_WRITERS_LOCK, hold_writers_lock
 from app.freshness.models import changes_table, releases_table
 
 RECORDER = "newsdesk.changes"
@@ -134,28 +135,21 @@ class ChangeRecorder:
         now = utcnow()
         entries = [*self._named_entries(session, now), *self._article_entries(session, now)]
         if entries:
-            txid: Any = (
-                literal_column("pg_current_xact_id()::text::bigint")
-                if session.get_bind().dialect.name == "postgresql"
-                else literal_column("0")
-            )
             session.execute(
-                insert(changes_table).values(
-                    [
-                        {
-                            "txid": txid,
-                            "at": now,
-                            "event": entry.event,
-                            "resource_type": entry.resource_type,
-                            "resource_id": entry.resource_id,
-                            "resource_slug": entry.resource_slug,
-                            "keys": entry.keys,
-                            "public": entry.public,
-                            "stale": bool(entry.keys),
-                        }
-                        for entry in entries
-                    ]
-                )
+                _entry_insert(session.get_bind().dialect.name),
+                [
+                    {
+                        "at": now,
+                        "event": entry.event,
+                        "resource_type": entry.resource_type,
+                        "resource_id": entry.resource_id,
+                        "resource_slug": entry.resource_slug,
+                        "keys": entry.keys,
+                        "public": entry.public,
+                        "stale": bool(entry.keys),
+                    }
+                    for entry in entries
+                ],
             )
         self.clear()
 
@@ -196,6 +190,14 @@ class ChangeRecorder:
             entries += article_entries(self.articles_before[article_id], current, now)
         _keep_releases(session, self.articles_before, after, now)
         return entries
+
+
+@cache
+def _entry_insert(dialect: str) -> Any:
+    """The INSERT of change-log entries, built once: a statement made afresh at every
+    commit was compiled afresh too. Each entry carries its transaction's id."""
+    txid = "pg_current_xact_id()::text::bigint" if dialect == "postgresql" else "0"
+    return insert(changes_table).values(txid=literal_column(txid))
 
 
 def article_entries(before: ArticleFacts | None, after: ArticleFacts, now: datetime) -> list[Entry]:
@@ -332,7 +334,7 @@ def _announce_writer(session: Session, _transaction: Any, connection: Any) -> No
     readers of the change log wait for its entries (``app.freshness.horizon``)."""
     writing = isinstance(session.info.get(RECORDER), ChangeRecorder)
     if writing and connection.dialect.name == "postgresql":
-        connection.execute(select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK)))
+        connection.execute(TAKE_WRITERS_LOCK)
 
 
 @event.listens_for(Session, "before_flush")
