@@ -3,7 +3,8 @@ transliteration, collision suffixes, and the history of old slugs that stay rese
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -226,6 +227,18 @@ async def current_slug_for_old(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+@asynccontextmanager
+async def slug_conflicts(session: AsyncSession, slug: str | None) -> AsyncIterator[None]:
+    """Roll back and answer 409 when a statement or the commit inside loses a
+    unique-constraint race to a concurrent writer (the slug checks ran before it)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        await session.rollback()
+        taken = f"The slug {slug!r} is" if slug else "The slug is"
+        raise Conflict(f"{taken} already taken.") from exc
+
+
 async def commit_with_result(
     session: AsyncSession, slug: str | None, read: Callable[[], Awaitable[T]]
 ) -> T:
@@ -236,21 +249,14 @@ async def commit_with_result(
     a concurrent writer becomes a 409, whether it shows at a flush (``read`` may write
     too) or at the commit.
     """
-    try:
+    async with slug_conflicts(session, slug):
         await session.flush()
         result = await read()
         await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        taken = f"The slug {slug!r} is" if slug else "The slug is"
-        raise Conflict(f"{taken} already taken.") from exc
     return result
 
 
 async def commit_or_slug_conflict(session: AsyncSession, slug: str) -> None:
     """Commit; a unique-constraint race lost to a concurrent writer becomes a 409."""
-    try:
+    async with slug_conflicts(session, slug):
         await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"The slug {slug!r} is already taken.") from exc

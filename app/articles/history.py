@@ -136,7 +136,7 @@ async def restore_revision(
             raise Conflict(
                 f"Version {version} no longer passes validation and cannot be restored as it is."
             ) from exc
-        return await service.save_patch(session, article.id, patch, viewer)
+        return await service.save_patch(session, article, patch, viewer)
 
 
 async def restore_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:

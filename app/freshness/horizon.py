@@ -62,11 +62,15 @@ _WRITERS_SQL = text(
 )
 
 
+# Built once: every write transaction runs it.
+TAKE_WRITERS_LOCK = select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK))
+
+
 async def hold_writers_lock(session: AsyncSession) -> None:
     """Mark the session's transaction as a change-log writer (PostgreSQL), before it
     writes anything: see ``writers_horizon``."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK)))
+        await session.execute(TAKE_WRITERS_LOCK)
 
 
 async def writers_horizon(session: AsyncSession) -> int:

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, event, exists, func, insert, literal_column, select
+from sqlalchemy import delete, event, exists, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from app.articles.models import (
 from app.db import utcnow
 from app.freshness import keys as k
 from app.freshness.facts import ArticleFacts, chunks, facts_query, parse_facts
-from app.freshness.horizon import WRITERS_LOCK, hold_writers_lock
+from app.freshness.horizon import TAKE_WRITERS_LOCK, hold_writers_lock
 from app.freshness.models import changes_table, releases_table
 
 RECORDER = "newsdesk.changes"
@@ -66,6 +67,8 @@ class ChangeRecorder:
 
     def __init__(self) -> None:
         self.articles_before: dict[uuid.UUID, ArticleFacts | None] = {}
+        # Facts after the write that the write itself returned (``after_article``).
+        self.articles_after: dict[uuid.UUID, ArticleFacts] = {}
         self.named: list[_Named] = []
 
     async def before_articles(
@@ -87,6 +90,19 @@ class ChangeRecorder:
             found = parse_facts(await session.execute(facts_query(part)))
             for article_id in part:
                 self.articles_before[article_id] = found.get(article_id)
+
+    def before_article(self, facts: ArticleFacts) -> None:
+        """``before_articles`` for an article whose facts the caller read itself, under
+        its lock and before changing it."""
+        self.articles_before.setdefault(facts.id, facts)
+
+    def after_article(self, session: AsyncSession, facts: ArticleFacts) -> None:
+        """The article's facts as this write leaves it, which the write's own statement
+        returned, so that the commit need not read them again. The caller changes the
+        article no further before commit. Inside a savepoint, which may yet roll back,
+        the commit reads them as for any other article."""
+        if not session.in_nested_transaction():
+            self.articles_after[facts.id] = facts
 
     def created_articles(self, ids: Iterable[uuid.UUID]) -> None:
         for article_id in ids:
@@ -110,6 +126,7 @@ class ChangeRecorder:
 
     def clear(self) -> None:
         self.articles_before.clear()
+        self.articles_after.clear()
         self.named.clear()
 
     def write(self, session: Session) -> None:
@@ -118,28 +135,21 @@ class ChangeRecorder:
         now = utcnow()
         entries = [*self._named_entries(session, now), *self._article_entries(session, now)]
         if entries:
-            txid: Any = (
-                literal_column("pg_current_xact_id()::text::bigint")
-                if session.get_bind().dialect.name == "postgresql"
-                else literal_column("0")
-            )
             session.execute(
-                insert(changes_table).values(
-                    [
-                        {
-                            "txid": txid,
-                            "at": now,
-                            "event": entry.event,
-                            "resource_type": entry.resource_type,
-                            "resource_id": entry.resource_id,
-                            "resource_slug": entry.resource_slug,
-                            "keys": entry.keys,
-                            "public": entry.public,
-                            "stale": bool(entry.keys),
-                        }
-                        for entry in entries
-                    ]
-                )
+                _entry_insert(session.get_bind().dialect.name),
+                [
+                    {
+                        "at": now,
+                        "event": entry.event,
+                        "resource_type": entry.resource_type,
+                        "resource_id": entry.resource_id,
+                        "resource_slug": entry.resource_slug,
+                        "keys": entry.keys,
+                        "public": entry.public,
+                        "stale": bool(entry.keys),
+                    }
+                    for entry in entries
+                ],
             )
         self.clear()
 
@@ -169,8 +179,8 @@ class ChangeRecorder:
         ids = list(self.articles_before)
         if not ids:
             return []
-        after: dict[uuid.UUID, ArticleFacts] = {}
-        for part in chunks(ids):
+        after = {i: self.articles_after[i] for i in ids if i in self.articles_after}
+        for part in chunks([article_id for article_id in ids if article_id not in after]):
             after.update(parse_facts(session.execute(facts_query(part))))
         entries: list[Entry] = []
         for article_id in ids:
@@ -180,6 +190,14 @@ class ChangeRecorder:
             entries += article_entries(self.articles_before[article_id], current, now)
         _keep_releases(session, self.articles_before, after, now)
         return entries
+
+
+@cache
+def _entry_insert(dialect: str) -> Any:
+    """The INSERT of change-log entries, built once: a statement made afresh at every
+    commit was compiled afresh too. Each entry carries its transaction's id."""
+    txid = "pg_current_xact_id()::text::bigint" if dialect == "postgresql" else "0"
+    return insert(changes_table).values(txid=literal_column(txid))
 
 
 def article_entries(before: ArticleFacts | None, after: ArticleFacts, now: datetime) -> list[Entry]:
@@ -316,7 +334,7 @@ def _announce_writer(session: Session, _transaction: Any, connection: Any) -> No
     readers of the change log wait for its entries (``app.freshness.horizon``)."""
     writing = isinstance(session.info.get(RECORDER), ChangeRecorder)
     if writing and connection.dialect.name == "postgresql":
-        connection.execute(select(func.pg_advisory_xact_lock_shared(WRITERS_LOCK)))
+        connection.execute(TAKE_WRITERS_LOCK)
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,4 +1,7 @@
-"""A list request costs the same number of SQL statements whatever its page size."""
+"""What requests cost in SQL statements: a list the same whatever its page size, one
+article one query, a PATCH a fixed handful whatever the article holds."""
+
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -86,3 +89,73 @@ def test_uncached_reads_cost_one_statement_and_the_version(db: Backend) -> None:
     cursor = client.get("/v1/articles?limit=2").json()["meta"]["next_cursor"]
     assert statements_for(db, f"/v1/articles?limit=2&cursor={cursor}") == 2
     assert statements_for(db, "/v1/articles?limit=2", EDITOR) == 3  # and the key lookup
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    """Each statement as its verb and first table: ``SELECT api_key``, ``UPDATE article``."""
+    kinds = []
+    for statement in statements:
+        if "pg_advisory_xact_lock_shared" in statement:
+            kinds.append("writers' lock")
+            continue
+        verb = statement.split()[0].upper()
+        found = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", statement)
+        assert found is not None, statement
+        kinds.append(f"{verb} {found.group(1)}")
+    return kinds
+
+
+def test_a_patch_is_one_locking_read_one_update_and_its_records(db: Backend) -> None:
+    """Saving a story: the key, the article read and locked in one statement, one UPDATE
+    that returns the answer, the revision and the change-log entry. No global lock: the
+    writers' lock every write takes on PostgreSQL is shared."""
+    client: TestClient = db.client
+    authors = [make_author(client)["slug"] for _ in range(2)]
+    entities = [make_entity(client)["slug"] for _ in range(3)]
+    story = make_article(client, authors=authors, entities=entities)
+    url = f"/v1/articles/{story['slug']}"
+    writers_lock = ["writers' lock"] if db.name == "postgresql" else []
+    with db.statements.counting() as statements:
+        saved = client.patch(url, json={"standfirst": "Edited"}, headers=EDITOR)
+    assert saved.status_code == 200
+    assert saved.json()["version"] == story["version"] + 1
+    assert [author["slug"] for author in saved.json()["authors"]] == authors
+    assert _kinds(statements) == [
+        "SELECT api_key",
+        *writers_lock,
+        "SELECT article",
+        "UPDATE article",
+        "INSERT article_revision",
+        "INSERT change",
+    ]
+    # The same patch again changes nothing, and writes nothing.
+    with db.statements.counting() as statements:
+        again = client.patch(url, json={"standfirst": "Edited"}, headers=EDITOR)
+    assert again.json() == saved.json()
+    assert not [kind for kind in _kinds(statements) if kind.startswith(("UPDATE", "INSERT"))]
+    assert len(statements) == 3 + len(writers_lock)  # the key, the lock, the answer
+
+
+def test_a_patch_of_the_byline_replaces_only_the_byline(db: Backend) -> None:
+    client: TestClient = db.client
+    first, second = (make_author(client)["slug"] for _ in range(2))
+    entities = [make_entity(client)["slug"] for _ in range(3)]
+    story = make_article(client, authors=[first], entities=entities)
+    with db.statements.counting() as statements:
+        saved = client.patch(
+            f"/v1/articles/{story['id']}", json={"authors": [second, first]}, headers=EDITOR
+        )
+    assert [author["slug"] for author in saved.json()["authors"]] == [second, first]
+    writers_lock = ["writers' lock"] if db.name == "postgresql" else []
+    assert _kinds(statements) == [
+        "SELECT api_key",
+        *writers_lock,
+        "SELECT article",
+        "SELECT author",
+        "SELECT article_author",  # the byline and tags as they were, in one read
+        "DELETE article_author",
+        "INSERT article_author",
+        "UPDATE article",
+        "INSERT article_revision",
+        "INSERT change",
+    ]
