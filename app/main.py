@@ -18,6 +18,7 @@ from app.db import (
     create_engine,
     make_read_sessionmaker,
     make_sessionmaker,
+    make_write_queue,
     make_write_sessionmaker,
 )
 from app.docs import install_docs
@@ -65,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_read_sessionmaker(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
+    app.state.write_queue = make_write_queue(engine)
     app.state.content_clock = None
     webhooks = WebhookRunner(
         sessionmaker=app.state.sessionmaker,
