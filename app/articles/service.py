@@ -68,7 +68,7 @@ from app.auth import Viewer
 from app.db import utcnow
 from app.entities.extract import entities_named_in
 from app.errors import NotFound, ValidationFailed
-from app.freshness.facts import ArticleFacts
+from app.freshness.facts import ArticleFacts, facts_of
 from app.freshness.log import changes_of, write_transaction
 from app.freshness.models import releases_table
 from app.freshness.validators import WriteConditions
@@ -503,18 +503,7 @@ def _facts(
     author_ids: list[uuid.UUID],
     entity_ids: list[uuid.UUID],
 ) -> ArticleFacts:
-    return ArticleFacts(
-        id=row.id,
-        slug=row.slug,
-        status=str(row.status),
-        published_at=row.published_at,
-        expires_at=row.expires_at,
-        deleted_at=row.deleted_at,
-        version=row.version,
-        pending_due_at=pending_due_at,
-        authors=set(author_ids),
-        entities=set(entity_ids),
-    )
+    return facts_of(row, row.id, pending_due_at, author_ids, entity_ids)
 
 
 @cache

@@ -114,20 +114,33 @@ def facts_query(ids: Sequence[uuid.UUID]) -> Any:
     return select(united).order_by(united.c.part)
 
 
+def facts_of(
+    row: Any,
+    article_id: uuid.UUID,
+    pending_due_at: datetime | None,
+    authors: Iterable[uuid.UUID] = (),
+    entities: Iterable[uuid.UUID] = (),
+) -> ArticleFacts:
+    """The facts of an article from a row with its slug, status, dates and version."""
+    return ArticleFacts(
+        id=article_id,
+        slug=row.slug,
+        status=str(row.status),
+        published_at=row.published_at,
+        expires_at=row.expires_at,
+        deleted_at=row.deleted_at,
+        version=row.version,
+        pending_due_at=pending_due_at,
+        authors=set(authors),
+        entities=set(entities),
+    )
+
+
 def parse_facts(rows: Iterable[Any]) -> dict[uuid.UUID, ArticleFacts]:
     found: dict[uuid.UUID, ArticleFacts] = {}
     for row in rows:
         if row.part == 0:
-            found[row.article_id] = ArticleFacts(
-                id=row.article_id,
-                slug=row.slug,
-                status=str(row.status),
-                published_at=row.published_at,
-                expires_at=row.expires_at,
-                deleted_at=row.deleted_at,
-                version=row.version,
-                pending_due_at=row.pending_due_at,
-            )
+            found[row.article_id] = facts_of(row, row.article_id, row.pending_due_at)
         elif (facts := found.get(row.article_id)) is not None:
             (facts.authors if row.part == 1 else facts.entities).add(row.other_id)
     return found
