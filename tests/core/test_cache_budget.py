@@ -124,4 +124,6 @@ def test_the_budget_is_the_memory_the_answers_hold(db: Backend) -> None:
             tracemalloc.stop()
         counted = store.used - used_before
         assert len(store.items) == len(urls)
-        assert held < 1.25 * counted, (held, counted)
+        # Twice the count leaves room for what else the requests keep (statement caches,
+        # the driver's buffers); with orjson's grown buffers kept, this held almost three times.
+        assert held < 2 * counted, (held, counted)
