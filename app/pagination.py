@@ -294,6 +294,9 @@ async def fetch_page(
     return rows[: params.limit], encode_cursor(keys, last._mapping, last.id)
 
 
-async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
+async def count_rows(
+    session: AsyncSession, query: Select[Any], values: Mapping[str, Any] | None = None
+) -> int:
+    """The number of rows ``query`` selects; ``values`` are its bound parameters."""
     counted = select(func.count()).select_from(query.order_by(None).subquery())
-    return int((await session.execute(counted)).scalar_one())
+    return int((await session.execute(counted, values)).scalar_one())

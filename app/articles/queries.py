@@ -46,7 +46,12 @@ from app.articles.models import (
     publicly_visible,
     shown_status,
 )
-from app.articles.search import plan_search, search_sorting
+from app.articles.search import (
+    plan_search,
+    search_plan_type,
+    search_sort_fields,
+    search_sorting,
+)
 from app.articles.site import article_url
 from app.auth import ANONYMOUS, Viewer
 from app.authors.models import authors_table as authors
@@ -444,15 +449,24 @@ def _list_query(
 
 @lru_cache(maxsize=256)
 def _first_page_query(
-    dialect: str, editor: bool, fields: frozenset[str] | None, order: tuple[tuple[str, bool], ...]
+    dialect: str,
+    editor: bool,
+    fields: frozenset[str] | None,
+    order: tuple[tuple[str, bool], ...],
+    searching: bool,
 ) -> Select[Any]:
-    """The first page of an unfiltered list (the front page, the newest stories), built
-    once a shape: building it took longer than running it."""
-    keys = [SortKey(name, SORT_FIELDS[name], descending) for name, descending in order]
+    """The first page of an unfiltered list (the front page, the newest stories, a search
+    box's answer), built once a shape: building it took longer than running it. The time
+    and a search's query are bound values."""
+    plan_type = search_plan_type(dialect) if searching else None
+    sort_fields = search_sort_fields(SORT_FIELDS, plan_type)
+    keys = [SortKey(name, sort_fields[name], descending) for name, descending in order]
     # filter_conditions reads only whether the viewer is an editor.
     viewer = Viewer(role=Role.editor) if editor else ANONYMOUS
     query = _list_query(NO_FILTERS, viewer, fields, dialect)
-    return page_query(query, keys, articles.c.id)
+    if plan_type is None:
+        return page_query(query, keys, articles.c.id)
+    return page_query(plan_type.apply(query), keys, plan_type.id_column)
 
 
 async def list_articles(
@@ -470,15 +484,19 @@ async def list_articles(
     search = plan_search(q, dialect) if q else None
     sort_fields, default_sort = search_sorting(sort, SORT_FIELDS, search, "-published_at")
     keys = parse_sort(sort, sort_fields, default=default_sort)
-    values = {"now": now}
-    if search is None and params.cursor is None and filters.empty:
+    values: dict[str, Any] = {"now": now}
+    id_column: ColumnElement[Any] = articles.c.id
+    if search is not None:
+        values |= search.values
+        id_column = search.id_column
+    if params.cursor is None and filters.empty:
         order = tuple((key.name, key.descending) for key in keys)
-        page = _first_page_query(dialect, viewer.is_editor, fields, order)
+        page = _first_page_query(dialect, viewer.is_editor, fields, order, search is not None)
         rows, next_cursor = await fetch_page(
             session,
             page,
             keys=keys,
-            id_column=articles.c.id,
+            id_column=id_column,
             params=params,
             values=values,
             ordered=True,
@@ -488,7 +506,7 @@ async def list_articles(
         if search is not None:
             query = search.apply(query)
         rows, next_cursor = await fetch_page(
-            session, query, keys=keys, id_column=articles.c.id, params=params, values=values
+            session, query, keys=keys, id_column=id_column, params=params, values=values
         )
     items = [article_public(row, now, fields) for row in rows]
     if search is not None and (fields is None or "snippet" in fields):
@@ -500,7 +518,7 @@ async def list_articles(
         counted = select(*SUMMARY_COLUMNS).where(*filter_conditions(filters, viewer, now))
         if search is not None:
             counted = search.apply(counted)
-        total = await count_rows(session, counted)
+        total = await count_rows(session, counted, values)
     return ArticlePage(items, next_cursor, total)
 
 

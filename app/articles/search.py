@@ -9,9 +9,10 @@ can reach either engine's query language and both find the same articles:
 - PostgreSQL: ``article.search_vector``, a generated ``tsvector`` (headline weighted A,
   standfirst B, body D) under a GIN index, stemmed in the configuration of the article's
   ``language`` (migration 0005: ``unaccent``, then that language's Snowball stemmer, stop
-  words kept). The index is asked for the query stemmed in every configuration at once;
-  the first ``SEARCH_CANDIDATES`` hits that match in their own language are the list,
-  ranked with ``ts_rank``; snippets come from ``ts_headline`` over a window of the text
+  words kept; a trigger keeps it, migration 0008). The index is asked for the query
+  stemmed in the configuration of every language in use at once; the first
+  ``SEARCH_CANDIDATES`` hits that match in their own language are the list, each ranked
+  once with ``ts_rank``; snippets come from ``ts_headline`` over a window of the text
   around the first match, for the page returned only.
 - SQLite: the FTS5 table ``article_search`` (``porter unicode61 remove_diacritics 2``:
   English stemming for every article), kept in step with ``article`` by triggers, ranked
@@ -33,9 +34,11 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
+    ColumnElement,
+    DateTime,
     Float,
     Integer,
     Select,
@@ -44,8 +47,10 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
@@ -211,18 +216,28 @@ def _snippet_html(raw: str | None) -> str | None:
 
 
 class SearchPlan(ABC):
-    """How one parsed query filters, ranks and quotes articles on one database."""
+    """How a parsed query filters, ranks and quotes articles on one database. The
+    statements are the same for every query, so a list statement is built once a shape:
+    the query goes in as bound ``values``."""
+
+    # The relevance sort key: lower is better, so ascending order is best first.
+    rank: ClassVar[SortField]
+    # Sort fields read from what ``apply`` joins instead of from the article row.
+    sort_fields: ClassVar[dict[str, SortField]] = {}
+    # The article id the list's order ends with.
+    id_column: ClassVar[ColumnElement[Any]] = articles_table.c.id
 
     def __init__(self, parsed: ParsedQuery) -> None:
         self.parsed = parsed
 
     @property
     @abstractmethod
-    def rank(self) -> SortField:
-        """The relevance sort key: lower is better, so ascending order is best first."""
+    def values(self) -> dict[str, Any]:
+        """The bound values of the statements ``apply`` and ``snippets`` run."""
 
+    @classmethod
     @abstractmethod
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(cls, query: Select[Any]) -> Select[Any]:
         """``query`` narrowed to the articles the search lists: the ones that match, at most
         ``SEARCH_CANDIDATES`` of them (a count covers what the list holds, so it never
         counts past the bound either)."""
@@ -273,6 +288,8 @@ RANK_NORMALISATION = 1
 # Matches listed at most: a word found in more stories than this is ranked among the first
 # this many the index gives (PostgreSQL), so that a common word costs what a rare one does.
 SEARCH_CANDIDATES = 1000
+# The bound goes in as a parameter, like the query: the statements are built once.
+_CANDIDATE_LIMIT = bindparam("search_candidates", type_=Integer)
 # A snippet is looked for in this much of an article's text at most, and ts_headline, whose
 # cost grows with the text it parses, reads only a window of it: from a little before the
 # first place where a sought word's stem starts a word (found by a regular expression,
@@ -286,76 +303,129 @@ HEADLINE_OPTIONS = (
 )
 
 
-# Both built from the constant configuration names only; the query text is a bound parameter.
-_STEMMED_IN_EACH = ", ".join(
-    f"websearch_to_tsquery('{name}', :search_text)" for name in SEARCH_CONFIGS
-)
-_ANY_LANGUAGE_QUERY = (
-    "(SELECT string_agg(DISTINCT '(' || stemmed::text || ')', ' | ')::tsquery "  # noqa: S608
-    f"FROM unnest(ARRAY[{_STEMMED_IN_EACH}]) AS stemmed WHERE stemmed::text <> '')"
-)
-# The query in the article's own language: stemmed in every configuration once a statement
-# (an uncorrelated subquery: PostgreSQL computes it once), then picked by the article's
-# configuration, so that no row stems the query again and no join can be planned as a
-# rescan per row. "article" is the nearest one in scope: a candidate, or a listed row.
+# Every statement below is built from the constant configuration names only; the query
+# text is a bound parameter.
 _CONFIGS = "ARRAY[" + ", ".join(f"'{name}'::regconfig" for name in SEARCH_CONFIGS) + "]"
-_OWN_LANGUAGE_QUERY = (
-    "(SELECT array_agg(websearch_to_tsquery(config, :search_text) ORDER BY number) "  # noqa: S608
-    f"FROM unnest({_CONFIGS}) WITH ORDINALITY AS stemmer(config, number))"
-    f"[array_position({_CONFIGS}, newsdesk_search_config(article.language))]"
+_CANDIDATES_NAME = "search_candidates"
+# The query stemmed in the configurations of the languages in use (found by skipping
+# through ``ix_article_language``: one index probe a language), once a statement. ``own``
+# holds its form in each configuration, by SEARCH_CONFIGS position (NULL where no article
+# uses it); ``any_language`` each distinct non-empty form OR-ed, which is what the GIN
+# index is asked for (a superset of the matches); ``single`` says that one configuration
+# is in use, so that a hit of ``any_language`` needs no second check in its own.
+_SEARCH_QUERY = f"""
+WITH RECURSIVE languages(language) AS (
+    (SELECT article.language FROM article ORDER BY article.language LIMIT 1)
+    UNION ALL
+    SELECT (
+        SELECT article.language FROM article WHERE article.language > languages.language
+        ORDER BY article.language LIMIT 1
+    )
+    FROM languages WHERE languages.language IS NOT NULL
+), in_use AS (
+    SELECT array_agg(DISTINCT array_position({_CONFIGS}, newsdesk_search_config(language)))
+        AS positions
+    FROM languages WHERE language IS NOT NULL
+), stemmed AS (
+    SELECT array_agg(
+        CASE WHEN number = ANY(in_use.positions)
+            THEN websearch_to_tsquery(config, :search_text) END
+        ORDER BY number
+    ) AS own
+    FROM in_use, unnest({_CONFIGS}) WITH ORDINALITY AS stemmer(config, number)
 )
+SELECT stemmed.own, (
+    SELECT string_agg(DISTINCT '(' || form::text || ')', ' | ')::tsquery
+    FROM unnest(stemmed.own) AS form WHERE form::text <> ''
+) AS any_language, cardinality(in_use.positions) = 1 AS single
+FROM stemmed, in_use
+"""  # noqa: S608 (the configuration names are constants; the query is a bound parameter)
+# The query in a candidate's own language: picked from ``own`` by its configuration.
+_OWN_LANGUAGE = (
+    f"search_query.own[array_position({_CONFIGS}, newsdesk_search_config(article.language))]"
+)
+# The candidates' columns the list sorts by, so that the default order (relevance, then
+# newest, then id) is the order the candidates come in and PostgreSQL reads only a page of
+# them, not sort every candidate after fetching its article.
+_RELEVANCE: ColumnClause[Any] = literal_column(
+    f"{_CANDIDATES_NAME}.sort_relevance", type_=Float(precision=53)
+)
+_PUBLISHED_AT: ColumnClause[Any] = literal_column(
+    f"{_CANDIDATES_NAME}.published_at", type_=DateTime(timezone=True)
+)
+_CANDIDATE_ID: ColumnClause[Any] = literal_column(f"{_CANDIDATES_NAME}.id", type_=Uuid())
 
 
-# The snippets of a page, one statement. Per article: its text (bounded), the stems of the
-# sought words in its language's configuration (lower-cased and unaccented, as in the index)
-# made into a pattern (anything not a letter or digit escaped), the place where one first
-# starts a word in the text folded alike, and a window there cut at whole words.
-# OFFSET 0 keeps each step computed once, not inlined into every use of its result.
+# The snippets of a page, one statement. Per configuration of the page's articles: the
+# query, and a pattern of the stems of the sought words (as in the index: lower-cased and
+# unaccented; anything not a letter or digit escaped). Per article: its text (bounded), the
+# place where a stem first starts a word (the text as it is first, which is cheap and is
+# what most text needs, then folded by unaccent), and a window there cut at whole words.
 # The window's place is a guess when folding changed the text's length before it
-# ("ß" -> "ss"): the lead absorbs that.
+# ("ß" -> "ss"): the lead absorbs that. MATERIALIZED and OFFSET 0 keep each step computed
+# once, not inlined into every use of its result.
 _POSTGRES_SNIPPETS = r"""
-SELECT article.id, ts_headline(
-    source.config, passage.text, websearch_to_tsquery(source.config, :search_text), :options
-)
-FROM article
-CROSS JOIN LATERAL (
-    SELECT newsdesk_search_config(article.language) AS config,
+WITH page AS MATERIALIZED (
+    SELECT article.id, newsdesk_search_config(article.language) AS config,
         left(concat_ws(E'
 ', article.headline, article.standfirst, article.body_text),
              :source_chars) AS document
-    OFFSET 0
-) AS source
+    FROM article WHERE article.id IN :ids
+), language AS MATERIALIZED (
+    SELECT configs.config, websearch_to_tsquery(configs.config, :search_text) AS query, (
+        SELECT '\m(?:' || string_agg(regexp_replace(stem, '\W', '\&', 'g'), '|') || ')'
+        FROM unnest(tsvector_to_array(to_tsvector(configs.config, :sought_words))) AS stem
+    ) AS pattern
+    FROM (SELECT DISTINCT config FROM page) AS configs
+)
+SELECT page.id, ts_headline(page.config, passage.text, language.query, :options)
+FROM page
+JOIN language ON language.config = page.config
 CROSS JOIN LATERAL (
-    SELECT '^(.*?)\m(?:' || string_agg(regexp_replace(stem, '\W', '\\&', 'g'), '|') || ')'
-        AS pattern
-    FROM unnest(tsvector_to_array(to_tsvector(source.config, :sought_words))) AS stem
-) AS sought
-CROSS JOIN LATERAL (
-    SELECT greatest(
-        coalesce(length(substring(unaccent(lower(source.document)) FROM sought.pattern)), 0)
-            + 1 - :lead_chars,
+    SELECT greatest(coalesce(
+        nullif(strpos(regexp_replace(page.document, language.pattern, U&'\E000', 'i'),
+                      U&'\E000'), 0),
+        nullif(strpos(regexp_replace(unaccent(page.document), language.pattern, U&'\E000', 'i'),
+                      U&'\E000'), 0),
         1
-    ) AS first
+    ) - :lead_chars, 1) AS first
     OFFSET 0
 ) AS place
 CROSS JOIN LATERAL (
     SELECT regexp_replace(
         regexp_replace(
-            substr(source.document, place.first, :window_chars),
+            substr(page.document, place.first, :window_chars),
             CASE WHEN place.first > 1 THEN '^\S*\s+' ELSE '^' END, ''
         ),
-        CASE WHEN length(source.document) >= place.first + :window_chars
+        CASE WHEN length(page.document) >= place.first + :window_chars
             THEN '\s+\S*$' ELSE '$' END, ''
     ) AS text
 ) AS passage
-WHERE article.id IN :ids
 """
+
+
+_SEARCH_QUERY_CTE = (
+    text(_SEARCH_QUERY)
+    .columns(literal_column("own"), literal_column("any_language"), literal_column("single"))
+    .cte("search_query")
+    .prefix_with("MATERIALIZED")
+)
+_OWN_LANGUAGE_QUERY: ColumnClause[Any] = literal_column(_OWN_LANGUAGE)
+_POSTGRES_SNIPPETS_STATEMENT = text(_POSTGRES_SNIPPETS).bindparams(bindparam("ids", expanding=True))
 
 
 class PostgresSearch(SearchPlan):
     """Each article's vector is stemmed in its own language's configuration. The GIN index
-    is asked for the query stemmed in every configuration at once (a superset), then each
-    candidate is checked and ranked with its own language's query."""
+    is asked for the query stemmed in every configuration in use at once (a superset);
+    each candidate is then checked (unless one configuration is in use) and ranked with
+    its own language's query, once, and the list reads the candidates in its default
+    order, so that only a page of them is joined to its articles."""
+
+    # Negated so that ascending order is best first; float8 so that the value in a cursor
+    # compares exactly equal to the one computed again on the next page.
+    rank = SortField(_RELEVANCE, "float")
+    sort_fields = {"published_at": SortField(_PUBLISHED_AT, "datetime", nullable=True)}
+    id_column = _CANDIDATE_ID
 
     def __init__(self, parsed: ParsedQuery) -> None:
         super().__init__(parsed)
@@ -368,56 +438,63 @@ class PostgresSearch(SearchPlan):
             for word in term.words
         )
 
-    def _own_language_query(self) -> Any:
-        return text(_OWN_LANGUAGE_QUERY).bindparams(search_text=self.text)
-
-    def _any_language_query(self) -> Any:
-        # The query stemmed in every configuration, each distinct form once, OR-ed: what
-        # the GIN index is asked for. A subquery, so that the planner cannot guess how
-        # common the words are and scan the table instead of the index.
-        return text(_ANY_LANGUAGE_QUERY).bindparams(search_text=self.text)
-
     @property
-    def rank(self) -> SortField:
-        # Negated so that ascending order is best first; float8 so that the value in a
-        # cursor compares exactly equal to the one computed again on the next page.
-        score = func.ts_rank(
-            RANK_WEIGHTS, SEARCH_VECTOR, self._own_language_query(), RANK_NORMALISATION
-        )
-        return SortField(-cast(score, Float(precision=53)), "float")
+    def values(self) -> dict[str, Any]:
+        return {"search_text": self.text, "search_candidates": SEARCH_CANDIDATES}
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    @classmethod
+    def apply(cls, query: Select[Any]) -> Select[Any]:
         # The candidates: the first SEARCH_CANDIDATES articles, in the index's order, that
-        # the query finds in their own language and the list's filters keep. What this
-        # reads is bounded (bar the index's own list of hits), however common the words;
-        # only these are ranked.
+        # the query finds in their own language and the list's filters keep, each ranked
+        # once. What this reads is bounded (bar the index's own list of hits), however
+        # common the words.
+        search_query = _SEARCH_QUERY_CTE
+        score = func.ts_rank(RANK_WEIGHTS, SEARCH_VECTOR, _OWN_LANGUAGE_QUERY, RANK_NORMALISATION)
         candidates = (
-            select(articles_table.c.id)
-            .where(
-                SEARCH_VECTOR.op("@@")(self._any_language_query()),
-                SEARCH_VECTOR.op("@@")(self._own_language_query()),
+            select(
+                articles_table.c.id.label("id"),
+                articles_table.c.published_at.label("published_at"),
+                (-cast(score, Float(precision=53))).label("sort_relevance"),
             )
-            .limit(SEARCH_CANDIDATES)
+            .select_from(articles_table)
+            .join(search_query, true())
+            .where(
+                SEARCH_VECTOR.op("@@")(search_query.c.any_language),
+                or_(search_query.c.single, SEARCH_VECTOR.op("@@")(_OWN_LANGUAGE_QUERY)),
+            )
+            .limit(_CANDIDATE_LIMIT)
         )
         if query.whereclause is not None:
             candidates = candidates.where(query.whereclause)
-        return query.where(articles_table.c.id.in_(candidates.scalar_subquery()))
+        found = candidates.subquery("found")
+        # In the list's default order; OFFSET 0 keeps the subquery (and its order) whole.
+        ordered = (
+            select(found)
+            .order_by(
+                found.c.sort_relevance,
+                found.c.published_at.desc().nulls_last(),
+                found.c.id.desc(),
+            )
+            .offset(0)
+            .subquery(_CANDIDATES_NAME)
+        )
+        return query.join(ordered, ordered.c.id == articles_table.c.id)
 
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
         if not rows:
             return {}
-        query = text(_POSTGRES_SNIPPETS).bindparams(
-            bindparam("ids", [row.id for row in rows], expanding=True),
-            search_text=self.text,
-            sought_words=self.sought_words,
-            source_chars=SNIPPET_SOURCE_CHARS,
-            lead_chars=SNIPPET_LEAD_CHARS,
-            window_chars=SNIPPET_WINDOW_CHARS,
-            options=HEADLINE_OPTIONS,
-        )
+        values = {
+            "ids": [row.id for row in rows],
+            "search_text": self.text,
+            "sought_words": self.sought_words,
+            "source_chars": SNIPPET_SOURCE_CHARS,
+            "lead_chars": SNIPPET_LEAD_CHARS,
+            "window_chars": SNIPPET_WINDOW_CHARS,
+            "options": HEADLINE_OPTIONS,
+        }
         return {
             row_id: snippet
-            for row_id, raw in await session.execute(query)
+            for row_id, raw in await session.execute(_POSTGRES_SNIPPETS_STATEMENT, values)
             if (snippet := _snippet_html(raw)) is not None
         }
 
@@ -437,63 +514,81 @@ _SQLITE_SNIPPETS = (
 )
 
 
+_SQLITE_HITS_TEXT = text(_SQLITE_HITS).columns(
+    article_id=Uuid(), search_key=Integer(), score=Float()
+)
+_SQLITE_HITS_SUBQUERY = _SQLITE_HITS_TEXT.subquery("search_hits")
+_SQLITE_SNIPPETS_STATEMENT = text(_SQLITE_SNIPPETS).bindparams(bindparam("keys", expanding=True))
+
+
 class SqliteSearch(SearchPlan):
+    # bm25 is lower for better matches: ascending order is best first.
+    rank = SortField(_SQLITE_HITS_SUBQUERY.c.score, "float")
+
     def __init__(self, parsed: ParsedQuery) -> None:
         super().__init__(parsed)
         self.expression = fts5_query(parsed)
-        self.hits_text = (
-            text(_SQLITE_HITS)
-            .bindparams(search_expression=self.expression)
-            .columns(article_id=Uuid(), search_key=Integer(), score=Float())
-        )
-        self.hits = self.hits_text.subquery("search_hits")
 
     @property
-    def rank(self) -> SortField:
-        # bm25 is lower for better matches: ascending order is best first.
-        return SortField(self.hits.c.score, "float")
+    def values(self) -> dict[str, Any]:
+        return {"search_expression": self.expression, "search_candidates": SEARCH_CANDIDATES}
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    @classmethod
+    def apply(cls, query: Select[Any]) -> Select[Any]:
         # FTS5 ranks every match by bm25 inside the index, so the bound keeps the best
         # SEARCH_CANDIDATES of the matches the list's filters keep: the same bound as on
         # PostgreSQL, for the same list and count.
-        best = self.hits_text.subquery("best_hits")
+        hits = _SQLITE_HITS_SUBQUERY
+        best = _SQLITE_HITS_TEXT.subquery("best_hits")
         kept = (
             select(best.c.search_key)
             .join(articles_table, articles_table.c.id == best.c.article_id)
             .order_by(best.c.score)
-            .limit(SEARCH_CANDIDATES)
+            .limit(_CANDIDATE_LIMIT)
         )
         if query.whereclause is not None:
             kept = kept.where(query.whereclause)
         return (
-            query.join(self.hits, self.hits.c.article_id == articles_table.c.id)
-            .where(self.hits.c.search_key.in_(kept.scalar_subquery()))
-            .add_columns(self.hits.c.search_key)
+            query.join(hits, hits.c.article_id == articles_table.c.id)
+            .where(hits.c.search_key.in_(kept.scalar_subquery()))
+            .add_columns(hits.c.search_key)
         )
 
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
         if not rows:
             return {}
         keys = {int(row.search_key): row.id for row in rows}
-        query = text(_SQLITE_SNIPPETS).bindparams(
-            bindparam("keys", list(keys), expanding=True),
-            mark_start=_MARK_START,
-            mark_stop=_MARK_STOP,
-            ellipsis=_ELLIPSIS,
-            words=_SNIPPET_WORDS,
-            search_expression=self.expression,
-        )
+        values = {
+            "keys": list(keys),
+            "mark_start": _MARK_START,
+            "mark_stop": _MARK_STOP,
+            "ellipsis": _ELLIPSIS,
+            "words": _SNIPPET_WORDS,
+            "search_expression": self.expression,
+        }
         return {
             keys[int(key)]: snippet
-            for key, raw in await session.execute(query)
+            for key, raw in await session.execute(_SQLITE_SNIPPETS_STATEMENT, values)
             if (snippet := _snippet_html(raw)) is not None
         }
 
 
+def search_plan_type(dialect_name: str) -> type[SearchPlan]:
+    return PostgresSearch if dialect_name == "postgresql" else SqliteSearch
+
+
 def plan_search(q: str, dialect_name: str) -> SearchPlan:
-    parsed = parse_query(q)
-    return PostgresSearch(parsed) if dialect_name == "postgresql" else SqliteSearch(parsed)
+    return search_plan_type(dialect_name)(parse_query(q))
+
+
+def search_sort_fields(
+    base: dict[str, SortField], plan_type: type[SearchPlan] | None
+) -> dict[str, SortField]:
+    """The sort fields of a list, with ``relevance`` (and what the search reads in place of
+    the article's own columns) when searching."""
+    if plan_type is None:
+        return base
+    return base | plan_type.sort_fields | {RELEVANCE: plan_type.rank}
 
 
 def search_sorting(
@@ -509,4 +604,4 @@ def search_sorting(
                 error_type="sort_needs_q",
             )
         return base, default
-    return base | {RELEVANCE: plan.rank}, DEFAULT_SEARCH_SORT
+    return search_sort_fields(base, type(plan)), DEFAULT_SEARCH_SORT
