@@ -41,6 +41,7 @@ from app.conditional import (
     tagged_response,
 )
 from app.db import SessionDep, WriteSessionDep
+from app.freshness.tags import article_keys, article_list_keys, show_keys
 from app.pagination import ListParams, Page, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import created_response, json_response, page_response
@@ -72,6 +73,7 @@ async def _article_page(
         viewer=viewer,
         q=q,
     )
+    show_keys(request.scope, article_list_keys(request.scope["route"].path_format, items))
     return page_response(
         request,
         items,
@@ -205,7 +207,11 @@ async def create_article(
     responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
 async def get_article(
-    ref: str, session: SessionDep, viewer: ViewerDep, conditions: ReadConditionsDep
+    request: Request,
+    ref: str,
+    session: SessionDep,
+    viewer: ViewerDep,
+    conditions: ReadConditionsDep,
 ) -> Response:
     """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers,
     and articles in the trash to everyone. An old slug answers `301` to the current URL.
@@ -214,6 +220,7 @@ async def get_article(
     and, while the article (with the names of its authors and entities) is unchanged, the
     answer is `304` with no body."""
     article, validators = await queries.read_article(session, ref, viewer, conditions)
+    show_keys(request.scope, article_keys(article))
     return json_response(article, headers=validators.headers())
 
 

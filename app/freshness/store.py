@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import is_connection_error, utcnow
-from app.freshness.tags import header_values, response_keys
+from app.freshness.tags import SHOWN_KEYS, header_values, response_keys
 from app.freshness.tail import FreshnessClock
 from app.freshness.validators import parse_entity_tags, parse_http_date, weak_match
 from app.metrics import CACHE_BYTES, CACHE_ENTRIES
@@ -219,6 +219,9 @@ class ResponseCache:
         for an answer that is not a whole response, pass it through and return None. An
         answer to keep is asked for without the client's conditions (the store answers
         those itself from what it keeps); one not kept is asked for as the client sent it."""
+        # Shared with the copy below: an endpoint leaves the keys of its answer in it.
+        state = scope.setdefault("state", {})
+        state.pop(SHOWN_KEYS, None)
         unconditional = (
             dict(
                 scope,
@@ -244,7 +247,9 @@ class ResponseCache:
             return None
         body = b"".join(chunks)
         template = getattr(scope["route"], "path_format", None)
-        keys = response_keys(template, scope["path"], start["status"], body)
+        keys = response_keys(
+            template, scope["path"], start["status"], body, state.pop(SHOWN_KEYS, None)
+        )
         raw_headers = [*start["headers"], *header_values(keys)]
         headers = Headers(raw=raw_headers)
         stored = Stored(
