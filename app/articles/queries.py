@@ -454,6 +454,7 @@ def _first_page_query(
     fields: frozenset[str] | None,
     order: tuple[tuple[str, bool], ...],
     searching: bool,
+    quoting: bool,
 ) -> Select[Any]:
     """The first page of an unfiltered list (the front page, the newest stories, a search
     box's answer), built once a shape: building it took longer than running it. The time
@@ -466,7 +467,10 @@ def _first_page_query(
     query = _list_query(NO_FILTERS, viewer, fields, dialect)
     if plan_type is None:
         return page_query(query, keys, articles.c.id)
-    return page_query(plan_type.apply(query), keys, plan_type.id_column)
+    query = plan_type.apply(query)
+    if quoting:
+        query = plan_type.quote(query)
+    return page_query(query, keys, plan_type.id_column)
 
 
 async def list_articles(
@@ -489,9 +493,12 @@ async def list_articles(
     if search is not None:
         values |= search.values
         id_column = search.id_column
+    quoting = search is not None and (fields is None or "snippet" in fields)
     if params.cursor is None and filters.empty:
         order = tuple((key.name, key.descending) for key in keys)
-        page = _first_page_query(dialect, viewer.is_editor, fields, order, search is not None)
+        page = _first_page_query(
+            dialect, viewer.is_editor, fields, order, search is not None, quoting
+        )
         rows, next_cursor = await fetch_page(
             session,
             page,
@@ -505,11 +512,13 @@ async def list_articles(
         query = _list_query(filters, viewer, fields, dialect)
         if search is not None:
             query = search.apply(query)
+            if quoting:
+                query = search.quote(query)
         rows, next_cursor = await fetch_page(
             session, query, keys=keys, id_column=id_column, params=params, values=values
         )
     items = [article_public(row, now, fields) for row in rows]
-    if search is not None and (fields is None or "snippet" in fields):
+    if search is not None and quoting:
         snippets = await search.snippets(session, rows)
         for item, row in zip(items, rows, strict=True):
             item["snippet"] = snippets.get(row.id)

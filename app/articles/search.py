@@ -242,9 +242,16 @@ class SearchPlan(ABC):
         ``SEARCH_CANDIDATES`` of them (a count covers what the list holds, so it never
         counts past the bound either)."""
 
+    @classmethod
+    def quote(cls, query: Select[Any]) -> Select[Any]:
+        """``query`` (narrowed by ``apply``) with each row's snippet, where the database
+        can quote the rows of a page in the statement that reads them."""
+        return query
+
     @abstractmethod
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
-        """The best passage of each row of a page, by id: one statement."""
+        """The best passage of each row of a page, by id: from the rows ``quote`` made, or
+        one statement."""
 
 
 SEARCH_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
@@ -313,7 +320,10 @@ _CANDIDATES_NAME = "search_candidates"
 # uses it); ``any_language`` each distinct non-empty form OR-ed, which is what the GIN
 # index is asked for (a superset of the matches); ``single`` says that one configuration
 # is in use, so that a hit of ``any_language`` needs no second check in its own.
-_SEARCH_QUERY = f"""
+# ``patterns`` holds, by the same positions, a regular expression of the stems of the
+# sought words (as in the index: lower-cased and unaccented; anything not a letter or
+# digit escaped) starting a word: where a snippet's window starts.
+_SEARCH_QUERY = rf"""
 WITH RECURSIVE languages(language) AS (
     (SELECT article.language FROM article ORDER BY article.language LIMIT 1)
     UNION ALL
@@ -331,10 +341,16 @@ WITH RECURSIVE languages(language) AS (
         CASE WHEN number = ANY(in_use.positions)
             THEN websearch_to_tsquery(config, :search_text) END
         ORDER BY number
-    ) AS own
+    ) AS own, array_agg(
+        CASE WHEN number = ANY(in_use.positions) THEN (
+            SELECT '\m(?:' || string_agg(regexp_replace(stem, '\W', '\\\&', 'g'), '|') || ')'
+            FROM unnest(tsvector_to_array(to_tsvector(config, :sought_words))) AS stem
+        ) END
+        ORDER BY number
+    ) AS patterns
     FROM in_use, unnest({_CONFIGS}) WITH ORDINALITY AS stemmer(config, number)
 )
-SELECT stemmed.own, (
+SELECT stemmed.own, stemmed.patterns, (
     SELECT string_agg(DISTINCT '(' || form::text || ')', ' | ')::tsquery
     FROM unnest(stemmed.own) AS form WHERE form::text <> ''
 ) AS any_language, cardinality(in_use.positions) = 1 AS single
@@ -356,62 +372,65 @@ _PUBLISHED_AT: ColumnClause[Any] = literal_column(
 _CANDIDATE_ID: ColumnClause[Any] = literal_column(f"{_CANDIDATES_NAME}.id", type_=Uuid())
 
 
-# The snippets of a page, one statement. Per configuration of the page's articles: the
-# query, and a pattern of the stems of the sought words (as in the index: lower-cased and
-# unaccented; anything not a letter or digit escaped). Per article: its text (bounded), the
-# place where a stem first starts a word (the text as it is first, which is cheap and is
-# what most text needs, then folded by unaccent), and a window there cut at whole words.
-# The window's place is a guess when folding changed the text's length before it
-# ("ß" -> "ss"): the lead absorbs that. MATERIALIZED and OFFSET 0 keep each step computed
-# once, not inlined into every use of its result.
-_POSTGRES_SNIPPETS = r"""
-WITH page AS MATERIALIZED (
-    SELECT article.id, newsdesk_search_config(article.language) AS config,
-        left(concat_ws(E'
-', article.headline, article.standfirst, article.body_text),
-             :source_chars) AS document
-    FROM article WHERE article.id IN :ids
-), language AS MATERIALIZED (
-    SELECT configs.config, websearch_to_tsquery(configs.config, :search_text) AS query, (
-        SELECT '\m(?:' || string_agg(regexp_replace(stem, '\W', '\&', 'g'), '|') || ')'
-        FROM unnest(tsvector_to_array(to_tsvector(configs.config, :sought_words))) AS stem
-    ) AS pattern
-    FROM (SELECT DISTINCT config FROM page) AS configs
-)
-SELECT page.id, ts_headline(page.config, passage.text, language.query, :options)
-FROM page
-JOIN language ON language.config = page.config
+# A listed article's snippet, a column of the page (PostgreSQL computes it for the rows
+# the page returns only, after the sort and the limit): its text (bounded), the place
+# where a sought stem first starts a word (in the text as it is first, which is cheap and
+# is what most text needs, then folded by unaccent), and a window there cut at whole
+# words, quoted by ts_headline. The window's place is a guess when folding changed the
+# text's length before it ("ß" -> "ss"): the lead absorbs that. OFFSET 0 keeps each
+# step computed once, not inlined into every use of its result.
+_POSTGRES_SNIPPET = rf"""(
+SELECT ts_headline(source.config, passage.text, search_query.own[source.number], :snippet_options)
+FROM search_query
+CROSS JOIN LATERAL (
+    SELECT newsdesk_search_config(article.language) AS config,
+        array_position({_CONFIGS}, newsdesk_search_config(article.language)) AS number,
+        left(concat_ws(E'\n', article.headline, article.standfirst, article.body_text),
+             :snippet_source_chars) AS document
+    OFFSET 0
+) AS source
 CROSS JOIN LATERAL (
     SELECT greatest(coalesce(
-        nullif(strpos(regexp_replace(page.document, language.pattern, U&'\E000', 'i'),
-                      U&'\E000'), 0),
-        nullif(strpos(regexp_replace(unaccent(page.document), language.pattern, U&'\E000', 'i'),
+        nullif(strpos(regexp_replace(source.document, search_query.patterns[source.number],
+                                     U&'\E000', 'i'), U&'\E000'), 0),
+        nullif(strpos(regexp_replace(unaccent(source.document),
+                                     search_query.patterns[source.number], U&'\E000', 'i'),
                       U&'\E000'), 0),
         1
-    ) - :lead_chars, 1) AS first
+    ) - :snippet_lead_chars, 1) AS first
     OFFSET 0
 ) AS place
 CROSS JOIN LATERAL (
     SELECT regexp_replace(
         regexp_replace(
-            substr(page.document, place.first, :window_chars),
+            substr(source.document, place.first, :snippet_window_chars),
             CASE WHEN place.first > 1 THEN '^\S*\s+' ELSE '^' END, ''
         ),
-        CASE WHEN length(page.document) >= place.first + :window_chars
+        CASE WHEN length(source.document) >= place.first + :snippet_window_chars
             THEN '\s+\S*$' ELSE '$' END, ''
     ) AS text
 ) AS passage
-"""
+) AS snippet"""  # noqa: S608 (constants only; the query is a bound parameter)
 
 
 _SEARCH_QUERY_CTE = (
     text(_SEARCH_QUERY)
-    .columns(literal_column("own"), literal_column("any_language"), literal_column("single"))
+    .columns(
+        literal_column("own"),
+        literal_column("patterns"),
+        literal_column("any_language"),
+        literal_column("single"),
+    )
     .cte("search_query")
     .prefix_with("MATERIALIZED")
 )
 _OWN_LANGUAGE_QUERY: ColumnClause[Any] = literal_column(_OWN_LANGUAGE)
-_POSTGRES_SNIPPETS_STATEMENT = text(_POSTGRES_SNIPPETS).bindparams(bindparam("ids", expanding=True))
+_SNIPPET_COLUMN = text(_POSTGRES_SNIPPET).bindparams(
+    snippet_options=HEADLINE_OPTIONS,
+    snippet_source_chars=SNIPPET_SOURCE_CHARS,
+    snippet_lead_chars=SNIPPET_LEAD_CHARS,
+    snippet_window_chars=SNIPPET_WINDOW_CHARS,
+)
 
 
 class PostgresSearch(SearchPlan):
@@ -440,7 +459,11 @@ class PostgresSearch(SearchPlan):
 
     @property
     def values(self) -> dict[str, Any]:
-        return {"search_text": self.text, "search_candidates": SEARCH_CANDIDATES}
+        return {
+            "search_text": self.text,
+            "sought_words": self.sought_words,
+            "search_candidates": SEARCH_CANDIDATES,
+        }
 
     @classmethod
     def apply(cls, query: Select[Any]) -> Select[Any]:
@@ -480,22 +503,13 @@ class PostgresSearch(SearchPlan):
         )
         return query.join(ordered, ordered.c.id == articles_table.c.id)
 
+    @classmethod
+    def quote(cls, query: Select[Any]) -> Select[Any]:
+        return query.add_columns(_SNIPPET_COLUMN)
+
     async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
-        if not rows:
-            return {}
-        values = {
-            "ids": [row.id for row in rows],
-            "search_text": self.text,
-            "sought_words": self.sought_words,
-            "source_chars": SNIPPET_SOURCE_CHARS,
-            "lead_chars": SNIPPET_LEAD_CHARS,
-            "window_chars": SNIPPET_WINDOW_CHARS,
-            "options": HEADLINE_OPTIONS,
-        }
         return {
-            row_id: snippet
-            for row_id, raw in await session.execute(_POSTGRES_SNIPPETS_STATEMENT, values)
-            if (snippet := _snippet_html(raw)) is not None
+            row.id: snippet for row in rows if (snippet := _snippet_html(row.snippet)) is not None
         }
 
 

@@ -67,9 +67,12 @@ def test_each_read_is_one_query_with_its_relations(db: Backend) -> None:
     assert statements_for(db, f"/v1/articles/{made[0]['id']}") == 2
     assert statements_for(db, "/v1/feeds/articles.atom") == 2
     assert statements_for(db, f"/v1/articles/{slug}/related") == 3  # the article, then its kin
-    # A search adds one statement: the snippets of the page returned, and no others.
+    # A search is one page statement too on PostgreSQL, which quotes the snippets of the
+    # rows it returns in it; SQLite quotes them in one more statement.
     word = made[0]["headline"].split()[0]
-    assert statements_for(db, f"/v1/articles?q={word}&limit=20") == 3
+    quoting = 0 if db.name == "postgresql" else 1
+    assert statements_for(db, f"/v1/articles?q={word}&limit=20") == 2 + quoting
+    assert statements_for(db, f"/v1/articles?q={word}&limit=2") == 2 + quoting
     assert statements_for(db, f"/v1/articles?q={word}&fields=id,slug") == 2
     page = client.get("/v1/articles?limit=20").json()["data"]
     assert [author["slug"] for author in page[0]["authors"]] == authors[:2]
