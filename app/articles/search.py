@@ -303,7 +303,7 @@ _CANDIDATE_LIMIT = bindparam("search_candidates", type_=Integer)
 # much cheaper than parsing), or from the start when there is none.
 SNIPPET_SOURCE_CHARS = 10_000
 SNIPPET_LEAD_CHARS = 150
-SNIPPET_WINDOW_CHARS = 600
+SNIPPET_WINDOW_CHARS = 400
 HEADLINE_OPTIONS = (
     f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords={_SNIPPET_WORDS + 11}, "
     f'MinWords={_SNIPPET_WORDS - 9}, MaxFragments=2, FragmentDelimiter=" {_ELLIPSIS} "'
