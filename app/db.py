@@ -4,14 +4,16 @@ database that cannot be reached from any other failure."""
 
 import asyncio
 import contextlib
+from collections import namedtuple
 from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, Table, event
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, Result, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -43,6 +45,32 @@ def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a SQLModel table class, for explicit ``select()`` queries."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
+
+
+@lru_cache(maxsize=256)
+def _record_type(columns: tuple[str, ...]) -> Any:
+    try:
+        fields: Any = namedtuple("Record", columns)  # type: ignore[misc]
+    except ValueError:  # a column name no attribute can have: keep SQLAlchemy's rows
+        return None
+    # ``_mapping`` as on a Row, for the code that reads a row as a mapping.
+    return type("Record", (fields,), {"__slots__": (), "_mapping": property(fields._asdict)})
+
+
+def records(result: Result[Any]) -> list[Any]:
+    """A result's rows as named tuples, read by name and by position as SQLAlchemy's rows
+    are. A Row finds a name through a Python fallback (about 1 µs, ten times a named
+    tuple's), and a page of articles reads its rows by name hundreds of times."""
+    record_type = _record_type(tuple(result.keys()))
+    rows = result.all()
+    return list(rows) if record_type is None else [record_type._make(row) for row in rows]
+
+
+def first_record(result: Result[Any]) -> Any:
+    """The first row of ``result`` as ``records`` gives it, or None; the rest is discarded."""
+    record_type = _record_type(tuple(result.keys()))
+    row = result.first()
+    return row if row is None or record_type is None else record_type._make(row)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Row,
     Select,
     and_,
     bindparam,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
+from app.db import records
 from app.errors import BadRequest, ValidationFailed
 
 ItemT = TypeVar("ItemT")
@@ -279,7 +279,7 @@ async def fetch_page(
     params: ListParams,
     values: Mapping[str, Any] | None = None,
     ordered: bool = False,
-) -> tuple[list[Row[Any]], str | None]:
+) -> tuple[list[Any], str | None]:
     """One page of ``query`` in ``keys`` order after ``params.cursor``, and the next cursor.
     ``query`` must select the id column as ``id``; ``ordered`` says it is a ``page_query``
     already (which then ignores the cursor), ``values`` are its other bound parameters."""
@@ -287,7 +287,7 @@ async def fetch_page(
         cursor = decode_cursor(params.cursor, keys) if params.cursor else None
         query = page_query(query, keys, id_column, cursor)
     bound = {**(values or {}), "page_limit": params.limit + 1}
-    rows = list((await session.execute(query, bound)).all())
+    rows = records(await session.execute(query, bound))
     if len(rows) <= params.limit:
         return rows, None
     last = rows[params.limit - 1]

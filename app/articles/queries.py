@@ -56,7 +56,7 @@ from app.articles.site import article_url
 from app.auth import ANONYMOUS, Viewer
 from app.authors.models import authors_table as authors
 from app.conditional import ReadConditions, Validators
-from app.db import table_of, utcnow
+from app.db import first_record, table_of, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.keys.models import Role

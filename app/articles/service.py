@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import MISSING, AnyUrl
 from sqlalchemy import (
     Integer,
-    Row,
     bindparam,
     cast,
     delete,
@@ -65,7 +64,7 @@ from app.articles.revisions import (
     write_revisions,
 )
 from app.auth import Viewer
-from app.db import utcnow
+from app.db import first_record, utcnow
 from app.entities.extract import entities_named_in
 from app.errors import NotFound, ValidationFailed
 from app.freshness.facts import ArticleFacts, facts_of
@@ -100,15 +99,15 @@ def _lock_query(by_id: bool) -> Any:
     return select(*_LOCKED_COLUMNS).where(column == bindparam("ref")).with_for_update()
 
 
-async def _locked_row(session: AsyncSession, ref: str) -> Row[Any] | None:
+async def _locked_row(session: AsyncSession, ref: str) -> Any | None:
     ref_id = parse_ref(ref)
     query = _lock_query(ref_id is not None)
-    return (await session.execute(query, {"ref": ref_id or ref})).first()
+    return first_record(await session.execute(query, {"ref": ref_id or ref}))
 
 
 async def lock_article(
     session: AsyncSession, ref: str, viewer: Viewer, conditions: WriteConditions | None
-) -> Row[Any]:
+) -> Any:
     """The visible article ``ref`` names, locked for this write (``_LOCKED_COLUMNS``); a
     stale ``If-Match`` raises 412. The lock is held until commit, so the check and the
     write are one step. Locking is the first read: whatever it returns is current."""
@@ -294,7 +293,7 @@ async def update_article(
 
 async def save_patch(
     session: AsyncSession,
-    locked: Row[Any],
+    locked: Any,
     data: ArticleUpdate,
     viewer: Viewer,
     *,
@@ -323,7 +322,7 @@ async def patch_article(
     viewer: Viewer,
     *,
     rendered: RenderedBody | None = None,
-) -> Row[Any] | None:
+) -> Any | None:
     """Lock the article and apply a merge patch in the caller's write, without
     committing: the article as written (``_apply_patch``), now at its next version with
     a revision, or None when the patch changes nothing, in which case nothing was
@@ -341,12 +340,12 @@ async def patch_article(
 
 async def _apply_patch(
     session: AsyncSession,
-    locked: Row[Any],
+    locked: Any,
     data: ArticleUpdate,
     viewer: Viewer,
     *,
     rendered: RenderedBody | None,
-) -> Row[Any] | None:
+) -> Any | None:
     """``patch_article`` for the article row ``locked``. What the patch changes is worked
     out before anything is written, so a patch that changes nothing writes nothing; else
     one UPDATE writes the changed columns and the next version, and returns the article
@@ -401,7 +400,7 @@ async def _apply_patch(
 
 async def _new_values(
     session: AsyncSession,
-    locked: Row[Any],
+    locked: Any,
     data: ArticleUpdate,
     changes: dict[str, Any],
     rendered: RenderedBody | None,
@@ -436,14 +435,15 @@ async def _new_values(
 
 async def _write_columns(
     session: AsyncSession, article_id: uuid.UUID, values: dict[str, Any]
-) -> Row[Any]:
-    """One UPDATE ... RETURNING (``_patch_statement``): ``values`` and the next version."""
+) -> Any:
+    """One UPDATE ... RETURNING (``_patch_statement``): ``values`` and the next version
+    (the row is locked by this transaction, so there is one)."""
     params = {_value_name(name): value for name, value in values.items()}
     query = _patch_statement(dialect_of(session), tuple(sorted(values)))
     result = await session.execute(
         query, {"article_id": article_id, "written_at": utcnow(), **params}
     )
-    return result.one()
+    return first_record(result)
 
 
 def _value_name(column: str) -> str:
