@@ -467,7 +467,7 @@ def _first_page_query(
     query = _list_query(NO_FILTERS, viewer, fields, dialect)
     if plan_type is None:
         return page_query(query, keys, articles.c.id)
-    query = plan_type.apply(query)
+    query = plan_type.apply(query, broad=not editor)
     if quoting:
         query = plan_type.quote(query)
     return page_query(query, keys, plan_type.id_column)
@@ -494,6 +494,8 @@ async def list_articles(
         values |= search.values
         id_column = search.id_column
     quoting = search is not None and (fields is None or "snippet" in fields)
+    # The public list, unfiltered, keeps nearly every article (SearchPlan.apply).
+    broad = filters.empty and not viewer.is_editor
     if params.cursor is None and filters.empty:
         order = tuple((key.name, key.descending) for key in keys)
         page = _first_page_query(
@@ -511,7 +513,7 @@ async def list_articles(
     else:
         query = _list_query(filters, viewer, fields, dialect)
         if search is not None:
-            query = search.apply(query)
+            query = search.apply(query, broad=broad)
             if quoting:
                 query = search.quote(query)
         rows, next_cursor = await fetch_page(
@@ -526,7 +528,7 @@ async def list_articles(
     if params.count:
         counted = select(*SUMMARY_COLUMNS).where(*filter_conditions(filters, viewer, now))
         if search is not None:
-            counted = search.apply(counted)
+            counted = search.apply(counted, broad=broad)
         total = await count_rows(session, counted, values)
     return ArticlePage(items, next_cursor, total)
 
@@ -547,7 +549,7 @@ async def find_article_row(session: AsyncSession, ref: str, *, relations: bool =
     ``relations``, its bylines and tags too (``relation_columns``), in the same query."""
     ref_id = parse_ref(ref)
     query = _article_row_query(ref_id is not None, relations, dialect_of(session))
-    return (await session.execute(query, {"ref": ref_id or ref})).first()
+    return first_record(await session.execute(query, {"ref": ref_id or ref}))
 
 
 def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:

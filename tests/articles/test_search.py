@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from app.articles import search as search_module
 from tests.conftest import EDITOR, Backend
@@ -306,6 +307,40 @@ def test_a_search_lists_and_counts_at_most_the_bound(
             break
     assert len(seen) == len(set(seen)) == 3
     assert search(client, "nakuru", section="none", count="true")["meta"]["total"] == 0
+
+
+def test_a_large_archive_lists_a_common_word_among_its_newest_matches(
+    client: TestClient, db: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A "large" archive of six stories: candidates come from the newest five.
+    monkeypatch.setattr(search_module, "SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr(search_module, "SEARCH_RECENT_FROM", 0)
+    monkeypatch.setattr(search_module, "SEARCH_RECENT_WINDOW", 5)
+    now = datetime.now(UTC)
+    for days_ago in (6, 5, 4, 3, 2, 1):  # written oldest first, as an archive grows
+        headline = f"Nakuru story {days_ago}" + (" from the harbour" if days_ago == 6 else "")
+        make_article(
+            client,
+            slug=f"day-{days_ago}",
+            headline=headline,
+            published_at=(now - timedelta(days=days_ago)).isoformat(),
+        )
+
+    async def analyze(engine: Any) -> None:
+        # The archive's size is the planner's estimate, which ANALYZE records.
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as connection:
+                await connection.execute(text("ANALYZE article"))
+                await connection.commit()
+
+    db.run(analyze, db.engine)
+    found = search(client, "nakuru", count="true")
+    assert found["meta"]["total"] == 3
+    if db.name == "postgresql":
+        # The first three matches of the newest five, not the first three written.
+        assert {item["slug"] for item in found["data"]} == {"day-1", "day-2", "day-3"}
+    # A word too rare among the newest is looked up in the whole archive.
+    assert slugs(client, "harbour") == ["day-6"]
 
 
 def test_statement_count_does_not_grow_with_the_page(client: TestClient, db: Backend) -> None:
