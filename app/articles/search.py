@@ -257,9 +257,6 @@ class SearchPlan(ABC):
 
 
 SEARCH_VECTOR: ColumnClause[Any] = literal_column("article.search_vector")
-SEARCH_VECTOR_COLUMN: ColumnElement[Any] = literal_column("article.search_vector").label(
-    "search_vector"
-)
 # The planner's estimate of the articles' number: a catalog row, not a count.
 _ARCHIVE_SIZE: ColumnClause[Any] = literal_column(
     "(SELECT reltuples FROM pg_class WHERE oid = 'article'::regclass)", type_=Float()
@@ -554,7 +551,12 @@ def _newest_first_when_common(query: Select[Any], from_index: Select[Any]) -> An
     on from each other."""
     table = articles_table
     newest = (
-        select(table.c.id, table.c.published_at, table.c.language, SEARCH_VECTOR_COLUMN)
+        select(
+            table.c.id,
+            table.c.published_at,
+            table.c.language,
+            SEARCH_VECTOR.label("search_vector"),
+        )
         .where(_ARCHIVE_SIZE > _RECENT_FROM)
         .order_by(table.c.published_at.desc(), table.c.id.desc())
         .limit(_RECENT_WINDOW)
