@@ -54,7 +54,10 @@ class LogSource(Protocol):
 
 
 # One statement: the content epoch, the horizon, the latest release due but unrecorded,
-# and the entries that list keys from the last horizon on.
+# and the entries that list keys from the last horizon on. The first reading (``$1`` above
+# every txid) takes the entries from its own horizon on: those it does not take are final,
+# and an answer made after it already shows them; one it skipped that was not final yet
+# would come back as new at the next reading and send away what had been kept since.
 _POSTGRES_SQL = (
     "SELECT s.epoch, s.horizon, s.due, c.id, c.txid, c.keys::text, "
     "(SELECT n.txid || '.' || n.id FROM change n WHERE n.stale AND n.txid < s.horizon "
@@ -62,7 +65,7 @@ _POSTGRES_SQL = (
     "(SELECT value FROM content_version WHERE id = 1) AS epoch, "
     "pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon, "
     "(SELECT max(due_at) FROM scheduled_release WHERE due_at <= $2) AS due"
-    ") s LEFT JOIN change c ON c.stale AND c.txid >= $1"
+    ") s LEFT JOIN change c ON c.stale AND c.txid >= least($1, s.horizon)"
 )
 # SQLite: txid is 0 and ids come in commit order; the horizon is the next id to see.
 _SQLITE_SQL = (
@@ -140,7 +143,8 @@ class KeyClock:
     flushed: int = 0
     changed: dict[str, int] = field(default_factory=dict)
     epoch: int | None = None
-    # Nothing is kept before the first reading, so older entries need not be read.
+    # Nothing is kept before the first reading, so it reads only the entries not final
+    # yet (see ``_POSTGRES_SQL``).
     horizon: int = ALL_FINAL
     applied: dict[int, int] = field(default_factory=dict)  # id → txid, not final yet
     due_release: datetime | None = None

@@ -46,7 +46,8 @@ def _response_cache(app: Any) -> ResponseCache:
 
 @pytest.fixture
 def small_cache(db: Backend) -> Iterator[Counted]:
-    settings = Settings(database_url=db.url, response_cache_bytes=BUDGET)
+    # No webhook sender: its statements would count as the requests'.
+    settings = Settings(database_url=db.url, response_cache_bytes=BUDGET, webhook_sender=False)
     app = create_app(settings)
     log = StatementLog()
     with TestClient(app) as client:
@@ -103,7 +104,9 @@ def test_an_answer_bigger_than_an_eighth_of_the_budget_is_never_kept(
 def test_the_budget_is_the_memory_the_answers_hold(db: Backend) -> None:
     """What the store counts against its budget is what the kept answers hold in memory
     (within a margin for the entries' bookkeeping), so the setting bounds a worker."""
-    settings = Settings(database_url=db.url, response_cache_bytes=4 * 1024 * 1024)
+    settings = Settings(
+        database_url=db.url, response_cache_bytes=4 * 1024 * 1024, webhook_sender=False
+    )
     urls = [
         f"/v1/articles/{make_article(db.client, headline=f'Kept {n}', body=BODY)['slug']}"
         for n in range(100)
