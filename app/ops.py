@@ -1,6 +1,6 @@
 """Operations endpoints: liveness, readiness and metrics."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -8,10 +8,10 @@ from app.db import is_connection_error
 from app.errors import ServiceUnavailable
 from app.metrics import CONTENT_TYPE, render_metrics
 from app.problems import problem_responses
-from app.responses import json_response
+from app.responses import api_router, json_response
 from app.schema import NotMigrated, ensure_migrated
 
-router = APIRouter(tags=["operations"])
+router = api_router(tags=["operations"])
 
 
 class Health(BaseModel):

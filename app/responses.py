@@ -7,6 +7,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 import orjson
+from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -31,6 +32,18 @@ async def check_request(request: Request) -> None:
     refuse_nul_in_url(request)
     refuse_repeated_parameters(request)
     await require_json_body(request)
+
+
+def api_router(prefix: str = "", *, tags: list[str]) -> APIRouter:
+    """A domain's router: each operation checks its request first (``check_request``) and
+    answers with ``JSONBytesResponse`` unless it says otherwise. Both are set on the routes
+    themselves, so that the app can serve them as its own (``app.main.add_routes``)."""
+    return APIRouter(
+        prefix=prefix,
+        tags=list(tags),
+        dependencies=[Depends(check_request)],
+        default_response_class=JSONBytesResponse,
+    )
 
 
 async def require_json_body(request: Request) -> None:

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,13 +25,14 @@ from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
 from app.db import SessionDep, utcnow
 from app.problems import problem_responses
+from app.responses import api_router
 
 FEED_SIZE = 50
 ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 RSS_MEDIA_TYPE = "application/rss+xml; charset=utf-8"
 FEED_TITLE = "Newsdesk"
 
-router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
+router = api_router(prefix="/v1/feeds", tags=["feeds"])
 
 
 async def newest_articles(session: AsyncSession, filters: ArticleFilters) -> list[Any]:

@@ -3,7 +3,7 @@
 Handlers translate HTTP to one service call; the query parameters are in ``params`` and
 the examples of answers in media types of their own in ``examples``."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.articles import formats, history, queries, related, scopes, service
 from app.articles.etags import article_etag
@@ -44,9 +44,9 @@ from app.db import SessionDep, WriteSessionDep
 from app.freshness.tags import article_keys, article_list_keys, show_keys
 from app.pagination import ListParams, Page, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
-from app.responses import created_response, json_response, page_response
+from app.responses import api_router, created_response, json_response, page_response
 
-router = APIRouter(tags=["articles"])
+router = api_router(tags=["articles"])
 
 
 LIST_ERRORS = cached_read_responses() | problem_responses(400, 401, 422, 503)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 from lxml import etree
 from sqlalchemy import ColumnElement, Select, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from app.conditional import ContentValidatorsDep, cached_read_responses, documen
 from app.db import SessionDep, utcnow
 from app.errors import NotFound
 from app.problems import problem_responses
+from app.responses import api_router
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -46,7 +47,7 @@ URL_COLUMNS = (
     articles.c.updated_at,
 )
 
-router = APIRouter(prefix="/v1/sitemaps", tags=["sitemaps"])
+router = api_router(prefix="/v1/sitemaps", tags=["sitemaps"])
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth import EditorDep, ViewerDep
 from app.authors import service
@@ -17,9 +17,9 @@ from app.conditional import (
 from app.db import SessionDep, WriteSessionDep
 from app.pagination import ListParams, Page, list_params, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
-from app.responses import created_response, json_response, page_response
+from app.responses import api_router, created_response, json_response, page_response
 
-router = APIRouter(prefix="/v1/authors", tags=["authors"])
+router = api_router(prefix="/v1/authors", tags=["authors"])
 
 
 @router.get(

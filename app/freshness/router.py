@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from app.auth import ViewerDep
 from app.freshness.feed import Cursor, wait_for_changes
 from app.problems import problem_responses
-from app.responses import json_response
+from app.responses import api_router, json_response
 
-router = APIRouter(tags=["changes"])
+router = api_router(tags=["changes"])
 
 CHANGE_EXAMPLE = {
     "cursor": "NzQ2LjEy",

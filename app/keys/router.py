@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth import AdminDep
 from app.db import SessionDep, WriteSessionDep
@@ -11,9 +11,9 @@ from app.keys import service
 from app.keys.models import KeyCreate, KeyCreated, KeyPublic
 from app.pagination import ListParams, Page, list_params
 from app.problems import problem_responses
-from app.responses import created_response, json_response, page_response
+from app.responses import api_router, created_response, json_response, page_response
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = api_router(prefix="/v1/keys", tags=["keys"])
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 
 from app.articles.models import ArticlePublic
 from app.auth import EditorDep
@@ -10,9 +10,9 @@ from app.db import SessionDep
 from app.previews import service
 from app.previews.models import PreviewCreate, PreviewPublic
 from app.problems import MOVED_WRITE, problem_responses
-from app.responses import created_response, json_response
+from app.responses import api_router, created_response, json_response
 
-router = APIRouter(tags=["articles"])
+router = api_router(tags=["articles"])
 
 PREVIEW_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
 PREVIEW_RESPONSE: dict[int | str, dict[str, Any]] = {

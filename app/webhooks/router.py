@@ -3,14 +3,14 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from app.auth import AdminDep
 from app.config import Settings
 from app.db import SessionDep, WriteSessionDep
 from app.pagination import ListParams, Page, list_params
 from app.problems import problem_responses
-from app.responses import created_response, json_response, page_response
+from app.responses import api_router, created_response, json_response, page_response
 from app.webhooks import service
 from app.webhooks.models import (
     DeliveryPublic,
@@ -21,7 +21,7 @@ from app.webhooks.models import (
 )
 from app.webhooks.runner import WebhookRunner
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/v1/webhooks", tags=["webhooks"])
 
 WebhookId = Annotated[uuid.UUID, Path(description="The webhook subscription's id.")]
 DeliveryId = Annotated[uuid.UUID, Path(description="The delivery's id, from the delivery log.")]
