@@ -17,6 +17,7 @@ from app.authors.router import router as authors_router
 from app.config import ADMIN_KEY_MIN_LENGTH, Settings, get_settings
 from app.db import (
     create_engine,
+    make_read_engine,
     make_read_sessionmaker,
     make_sessionmaker,
     make_write_queue,
@@ -66,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_read_sessionmaker(engine)
+    app.state.read_engine = make_read_engine(engine)
     app.state.write_sessionmaker = make_write_sessionmaker(engine)
     app.state.write_queue = make_write_queue(engine)
     app.state.content_clock = None

@@ -24,10 +24,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import URL
 
-from app.db import records
+from app.db import Reader, records
 from app.errors import BadRequest, ValidationFailed
 
 ItemT = TypeVar("ItemT")
@@ -271,7 +270,7 @@ def page_query(
 
 
 async def fetch_page(
-    session: AsyncSession,
+    session: Reader,
     query: Select[Any],
     *,
     keys: Sequence[SortKey],
@@ -295,7 +294,7 @@ async def fetch_page(
 
 
 async def count_rows(
-    session: AsyncSession, query: Select[Any], values: Mapping[str, Any] | None = None
+    session: Reader, query: Select[Any], values: Mapping[str, Any] | None = None
 ) -> int:
     """The number of rows ``query`` selects; ``values`` are its bound parameters."""
     counted = select(func.count()).select_from(query.order_by(None).subquery())

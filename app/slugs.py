@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from app.db import SortableText, UTCDateTime, table_of, utcnow
+from app.db import Reader, SortableText, UTCDateTime, table_of, utcnow
 from app.errors import Conflict, Moved, NotFound
 
 T = TypeVar("T")
@@ -149,9 +149,7 @@ async def record_slug_change(
     await session.execute(insert(redirects).values(kind=kind, slug=old_slug, target_id=owner_id))
 
 
-async def resolve_ref(
-    session: AsyncSession, table: Table, kind: str, ref: str, *, label: str
-) -> Any:
+async def resolve_ref(session: Reader, table: Table, kind: str, ref: str, *, label: str) -> Any:
     """The row id for ``ref`` (id or slug). An old slug raises ``Moved``; else 404."""
     ref_id = parse_ref(ref)
     query = select(table.c.id, table.c.slug).where(
@@ -216,7 +214,7 @@ async def merge_redirects(
 
 
 async def current_slug_for_old(
-    session: AsyncSession, table: Table, kind: str, old_slug: str
+    session: Reader, table: Table, kind: str, old_slug: str
 ) -> str | None:
     redirects = redirects_table
     query = (

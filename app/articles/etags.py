@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, cast, func, literal, null, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import (
     ArticleStatus,
@@ -27,7 +26,7 @@ from app.articles.models import (
     shown_status,
 )
 from app.authors.models import authors_table as authors
-from app.db import UTCDateTime
+from app.db import Reader, UTCDateTime
 from app.entities.models import entities_table as entities
 from app.freshness.validators import Validators, make_etag
 from app.slugs import parse_ref
@@ -183,7 +182,7 @@ class _Head:
     expires_at: datetime | None
 
 
-async def load_article_state(session: AsyncSession, ref: str, now: datetime) -> ArticleState | None:
+async def load_article_state(session: Reader, ref: str, now: datetime) -> ArticleState | None:
     """The current validators of the article ``ref`` names (trash included), or None."""
     head: _Head | None = None
     bylines: list[dict[str, Any]] = []

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.params import REFS_LIMIT_DOC, filter_ref_groups
 from app.articles.queries import (
@@ -23,7 +22,7 @@ from app.articles.queries import (
 from app.articles.site import article_url
 from app.auth import ANONYMOUS
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
-from app.db import SessionDep, utcnow
+from app.db import Reader, SessionDep, utcnow
 from app.problems import problem_responses
 from app.responses import api_router
 
@@ -35,7 +34,7 @@ FEED_TITLE = "Newsdesk"
 router = api_router(prefix="/v1/feeds", tags=["feeds"])
 
 
-async def newest_articles(session: AsyncSession, filters: ArticleFilters) -> list[Any]:
+async def newest_articles(session: Reader, filters: ArticleFilters) -> list[Any]:
     """The newest published articles matching ``filters``, as anyone may see them."""
     query = (
         select(*SUMMARY_COLUMNS, articles.c.body_html, *relation_columns(dialect_of(session)))

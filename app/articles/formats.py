@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import ShownStatus
 from app.articles.queries import ArticleData, get_article
 from app.articles.site import current_site
 from app.auth import Viewer
+from app.db import Reader
 from app.entities.extract import entities_named_in
 from app.entities.models import entities_table as entities
 from app.responses import dumps
@@ -59,9 +59,7 @@ def _byline(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-async def _external_ids(
-    session: AsyncSession, entity_ids: Sequence[str]
-) -> dict[str, dict[str, str]]:
+async def _external_ids(session: Reader, entity_ids: Sequence[str]) -> dict[str, dict[str, str]]:
     """External ids by entity id, in the text form an article's tags carry."""
     if not entity_ids:
         return {}
@@ -81,7 +79,7 @@ def _external_uris(external_ids: dict[str, str]) -> list[str]:
 
 
 async def _load(
-    session: AsyncSession, ref: str, viewer: Viewer
+    session: Reader, ref: str, viewer: Viewer
 ) -> tuple[ArticleData, dict[str, dict[str, str]]]:
     article = await get_article(session, ref, viewer)
     ids = [tag["id"] for tag in article["entities"]]
@@ -127,9 +125,7 @@ def jsonld_image(image: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-async def article_ninjs(
-    session: AsyncSession, ref: str, viewer: Viewer, base_url: str
-) -> dict[str, Any]:
+async def article_ninjs(session: Reader, ref: str, viewer: Viewer, base_url: str) -> dict[str, Any]:
     article, external = await _load(session, ref, viewer)
     status = article["status"]
     document: dict[str, Any] = {
@@ -190,7 +186,7 @@ async def article_ninjs(
 
 
 async def article_jsonld(
-    session: AsyncSession, ref: str, viewer: Viewer, base_url: str
+    session: Reader, ref: str, viewer: Viewer, base_url: str
 ) -> dict[str, Any]:
     """schema.org NewsArticle. Tagged entities named in the headline or standfirst are
     what the story is ``about``; the others are ``mentions``. The publisher is the

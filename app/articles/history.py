@@ -18,6 +18,7 @@ from app.articles.models import ArticleUpdate, articles_table, revisions_table
 from app.articles.queries import ArticleData
 from app.auth import Viewer
 from app.authors.models import authors_table as authors
+from app.db import Reader
 from app.entities.models import entities_table as entities
 from app.errors import Conflict, NotFound
 from app.freshness.log import write_transaction
@@ -35,7 +36,7 @@ def revision_summary(row: Any) -> dict[str, Any]:
 
 
 async def list_revisions(
-    session: AsyncSession, ref: str, *, params: ListParams, viewer: Viewer
+    session: Reader, ref: str, *, params: ListParams, viewer: Viewer
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     """Newest first: version, when, and the name of the key that made it."""
     article = await queries.get_visible_row(session, ref, viewer)
@@ -59,7 +60,7 @@ def _content_out(content: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-async def _revision_row(session: AsyncSession, article_id: uuid.UUID, version: int) -> Any:
+async def _revision_row(session: Reader, article_id: uuid.UUID, version: int) -> Any:
     query = select(
         revisions.c.version, revisions.c.created_at, revisions.c.key_name, revisions.c.content
     ).where(revisions.c.article_id == article_id, revisions.c.version == version)
@@ -70,7 +71,7 @@ async def _revision_row(session: AsyncSession, article_id: uuid.UUID, version: i
 
 
 async def get_revision(
-    session: AsyncSession, ref: str, version: int, viewer: Viewer
+    session: Reader, ref: str, version: int, viewer: Viewer
 ) -> tuple[dict[str, Any], Validators]:
     """The writable fields as they were at ``version`` (authors and entities as ids, the
     refs ``PATCH`` accepts), with the revision's own version, time and key name.

@@ -56,7 +56,7 @@ from app.articles.site import article_url
 from app.auth import ANONYMOUS, Viewer
 from app.authors.models import authors_table as authors
 from app.conditional import ReadConditions, Validators
-from app.db import first_record, table_of, utcnow
+from app.db import Reader, first_record, table_of, utcnow
 from app.entities.models import entities_table as entities
 from app.errors import Moved, NotFound, Unauthorized, ValidationFailed
 from app.keys.models import Role
@@ -300,7 +300,7 @@ def _json_time(value: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def dialect_of(session: AsyncSession) -> str:
+def dialect_of(session: Reader) -> str:
     return session.get_bind().dialect.name
 
 
@@ -474,7 +474,7 @@ def _first_page_query(
 
 
 async def list_articles(
-    session: AsyncSession,
+    session: Reader,
     *,
     filters: ArticleFilters,
     params: ListParams,
@@ -544,7 +544,7 @@ def _article_row_query(by_id: bool, relations: bool, dialect: str) -> Select[Any
     return select(*columns).where(column == bindparam("ref", type_=column.type))
 
 
-async def find_article_row(session: AsyncSession, ref: str, *, relations: bool = False) -> Any:
+async def find_article_row(session: Reader, ref: str, *, relations: bool = False) -> Any:
     """The article row for an id or slug (bodies included), trash included, or None; with
     ``relations``, its bylines and tags too (``relation_columns``), in the same query."""
     ref_id = parse_ref(ref)
@@ -566,7 +566,7 @@ def visible_to(row: Any, viewer: Viewer, now: datetime) -> bool:
 
 
 async def get_existing_row(
-    session: AsyncSession, ref: str, viewer: Viewer, *, relations: bool = False
+    session: Reader, ref: str, viewer: Viewer, *, relations: bool = False
 ) -> Any:
     """The article ``ref`` names, trash included; an old slug raises ``Moved`` for editors
     and, for anyone else, only when the article is published: the redirect would tell
@@ -581,7 +581,7 @@ async def get_existing_row(
     return row
 
 
-async def _moved_article(session: AsyncSession, old_slug: str) -> Any:
+async def _moved_article(session: Reader, old_slug: str) -> Any:
     """The current slug and visibility columns of the article that had ``old_slug``."""
     redirects = table_of(SlugRedirect)
     query = (
@@ -593,7 +593,7 @@ async def _moved_article(session: AsyncSession, old_slug: str) -> Any:
 
 
 async def get_visible_row(
-    session: AsyncSession, ref: str, viewer: Viewer, *, relations: bool = False
+    session: Reader, ref: str, viewer: Viewer, *, relations: bool = False
 ) -> Any:
     """The article ``ref`` names, if this viewer may see it; old slugs raise ``Moved``."""
     row = await get_existing_row(session, ref, viewer, relations=relations)
@@ -602,14 +602,14 @@ async def get_visible_row(
     return row
 
 
-async def get_article(session: AsyncSession, ref: str, viewer: Viewer) -> ArticleData:
+async def get_article(session: Reader, ref: str, viewer: Viewer) -> ArticleData:
     """The article as this viewer sees it (a write's answer makes its own ETag from it)."""
     article, _validators = await read_article(session, ref, viewer)
     return article
 
 
 async def read_article(
-    session: AsyncSession, ref: str, viewer: Viewer, conditions: ReadConditions | None = None
+    session: Reader, ref: str, viewer: Viewer, conditions: ReadConditions | None = None
 ) -> tuple[ArticleData, Validators]:
     """The article and its validators. With ``If-None-Match`` (or ``If-Modified-Since``)
     one query reading no body decides first, and a current copy raises ``NotModified``."""

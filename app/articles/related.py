@@ -3,7 +3,6 @@
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.models import article_entities_table, publicly_visible
 from app.articles.queries import (
@@ -15,11 +14,11 @@ from app.articles.queries import (
     relation_columns,
 )
 from app.auth import Viewer
-from app.db import utcnow
+from app.db import Reader, utcnow
 
 
 async def list_related(
-    session: AsyncSession, ref: str, *, viewer: Viewer, limit: int
+    session: Reader, ref: str, *, viewer: Viewer, limit: int
 ) -> list[dict[str, Any]]:
     """Published articles sharing at least one entity with ``ref``, most shared first,
     then newest first; never ``ref`` itself. One query ranks them, whatever the limit."""

@@ -53,11 +53,11 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
 
 from app.articles.models import articles_table
 from app.articles.search_charset import SEPARATOR_CLASS
+from app.db import Reader
 from app.errors import ValidationFailed
 from app.pagination import SortField
 
@@ -251,7 +251,7 @@ class SearchPlan(ABC):
         return query
 
     @abstractmethod
-    async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
+    async def snippets(self, session: Reader, rows: Sequence[Any]) -> dict[Any, str]:
         """The best passage of each row of a page, by id: from the rows ``quote`` made, or
         one statement."""
 
@@ -516,7 +516,7 @@ class PostgresSearch(SearchPlan):
     def quote(cls, query: Select[Any]) -> Select[Any]:
         return query.add_columns(_SNIPPET_COLUMN)
 
-    async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
+    async def snippets(self, session: Reader, rows: Sequence[Any]) -> dict[Any, str]:
         return {
             row.id: snippet for row in rows if (snippet := _snippet_html(row.snippet)) is not None
         }
@@ -628,7 +628,7 @@ class SqliteSearch(SearchPlan):
             .add_columns(hits.c.search_key)
         )
 
-    async def snippets(self, session: AsyncSession, rows: Sequence[Any]) -> dict[Any, str]:
+    async def snippets(self, session: Reader, rows: Sequence[Any]) -> dict[Any, str]:
         if not rows:
             return {}
         keys = {int(row.search_key): row.id for row in rows}

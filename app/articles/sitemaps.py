@@ -19,14 +19,13 @@ from typing import Any
 from fastapi import Path, Request, Response
 from lxml import etree
 from sqlalchemy import ColumnElement, Select, func, select, true, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.articles.feeds import xml_text
 from app.articles.models import HEADLINE_EXAMPLE, publicly_visible
 from app.articles.queries import articles, dialect_of
 from app.articles.site import Site, article_url, current_site
 from app.conditional import ContentValidatorsDep, cached_read_responses, document_response
-from app.db import SessionDep, utcnow
+from app.db import Reader, SessionDep, utcnow
 from app.errors import NotFound
 from app.problems import problem_responses
 from app.responses import api_router
@@ -85,7 +84,7 @@ def _month_of(dialect: str) -> Any:
     return func.strftime("%Y-%m", articles.c.published_at)
 
 
-async def sitemap_parts(session: AsyncSession, site: Site) -> list[SitemapPart]:
+async def sitemap_parts(session: Reader, site: Site) -> list[SitemapPart]:
     """Every file of the index, oldest month first."""
     month = _month_of(dialect_of(session)).label("month")
     query = (
@@ -121,7 +120,7 @@ def _month_query(month: str, site: Site) -> Select[Any]:
 
 
 async def month_rows(
-    session: AsyncSession, month: str, part: int, site: Site
+    session: Reader, month: str, part: int, site: Site
 ) -> AsyncIterator[Sequence[Any]]:
     """The rows of one part of a month's sitemap, ``PARTITION`` at a time: the first
     page skips the earlier parts, the next ones go on from the last row seen (a keyset on
@@ -193,7 +192,7 @@ async def write_urlset(
     return buffer.getvalue(), count
 
 
-async def news_rows(session: AsyncSession, site: Site) -> AsyncIterator[Sequence[Any]]:
+async def news_rows(session: Reader, site: Site) -> AsyncIterator[Sequence[Any]]:
     """The news sitemap's rows: at most 1,000, read at once."""
     yield (await session.execute(_news_query(site))).all()
 

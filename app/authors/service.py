@@ -11,7 +11,7 @@ from app.articles.links import BYLINES, published_count, release_articles
 from app.auth import Viewer
 from app.authors.models import Author, AuthorCreate, AuthorUpdate
 from app.authors.models import authors_table as authors
-from app.db import utcnow
+from app.db import Reader, utcnow
 from app.freshness.log import write_transaction
 from app.freshness.validators import Validators, WriteConditions, audience, make_etag
 from app.pagination import (
@@ -104,7 +104,7 @@ async def _check_if_match(
 
 
 async def list_authors(
-    session: AsyncSession,
+    session: Reader,
     *,
     params: ListParams,
     sort: str | None,
@@ -124,20 +124,18 @@ async def list_authors(
     return items, next_cursor, total
 
 
-async def find_author_id(session: AsyncSession, ref: str) -> uuid.UUID:
+async def find_author_id(session: Reader, ref: str) -> uuid.UUID:
     """The id of the author ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
     found: uuid.UUID = await resolve_ref(session, authors, KIND, ref, label="author")
     return found
 
 
-async def get_author(session: AsyncSession, ref: str, viewer: Viewer) -> dict[str, Any]:
+async def get_author(session: Reader, ref: str, viewer: Viewer) -> dict[str, Any]:
     author_id = await find_author_id(session, ref)
     return await _load_public(session, author_id, viewer)
 
 
-async def _load_public(
-    session: AsyncSession, author_id: uuid.UUID, viewer: Viewer
-) -> dict[str, Any]:
+async def _load_public(session: Reader, author_id: uuid.UUID, viewer: Viewer) -> dict[str, Any]:
     query = select(*PUBLIC_COLUMNS, article_count_column().label("article_count")).where(
         authors.c.id == author_id
     )

@@ -22,9 +22,9 @@ from typing import Any
 
 import ahocorasick
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import content_version_table
+from app.db import Reader
 from app.entities.models import entities_table as entities
 
 ENTITY_CATALOGUE_ROW = 2
@@ -114,14 +114,14 @@ _locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.
 )
 
 
-async def catalogue_version(session: AsyncSession) -> int:
+async def catalogue_version(session: Reader) -> int:
     query = select(content_version_table.c.value).where(
         content_version_table.c.id == ENTITY_CATALOGUE_ROW
     )
     return int((await session.execute(query)).scalar_one_or_none() or 0)
 
 
-async def _load_catalogue(session: AsyncSession) -> list[tuple[EntityTag, list[str]]]:
+async def _load_catalogue(session: Reader) -> list[tuple[EntityTag, list[str]]]:
     rows = await session.execute(
         select(entities.c.id, entities.c.slug, entities.c.name, entities.c.type, entities.c.aliases)
     )
@@ -130,7 +130,7 @@ async def _load_catalogue(session: AsyncSession) -> list[tuple[EntityTag, list[s
     ]
 
 
-async def current_matcher(session: AsyncSession) -> EntityMatcher:
+async def current_matcher(session: Reader) -> EntityMatcher:
     """This process's matcher for the session's database, rebuilt if entities changed."""
     key = str(session.get_bind().engine.url)
     version = await catalogue_version(session)
@@ -150,7 +150,7 @@ async def current_matcher(session: AsyncSession) -> EntityMatcher:
         return matcher
 
 
-async def extract_entities(session: AsyncSession, text: str) -> dict[str, Any]:
+async def extract_entities(session: Reader, text: str) -> dict[str, Any]:
     """The matches in ``text`` and the entities named, most often named first. Matching
     is CPU work that grows with the text: it runs in a thread, off the event loop."""
     matcher = await current_matcher(session)
@@ -178,7 +178,7 @@ def _extraction(matcher: EntityMatcher, text: str) -> dict[str, Any]:
     }
 
 
-async def entities_named_in(session: AsyncSession, texts: Sequence[str | None]) -> list[EntityTag]:
+async def entities_named_in(session: Reader, texts: Sequence[str | None]) -> list[EntityTag]:
     """The distinct entities named in any of ``texts``, in order of first mention
     (matched in a thread, off the event loop)."""
     matcher = await current_matcher(session)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # Tags belong to articles: entities count, release and hand them over through the seam only.
 from app.articles.links import TAGS, published_count, release_articles, retag
 from app.auth import Viewer
-from app.db import utcnow
+from app.db import Reader, utcnow
 from app.entities.models import Entity, EntityCreate, EntityType, EntityUpdate
 from app.entities.models import entities_table as entities
 from app.errors import NotFound, ValidationFailed
@@ -99,7 +99,7 @@ def _public_query() -> Any:
 
 
 async def list_entities(
-    session: AsyncSession,
+    session: Reader,
     *,
     params: ListParams,
     sort: str | None,
@@ -120,18 +120,18 @@ async def list_entities(
     return [pick_fields(entity_public(row), fields) for row in rows], next_cursor, total
 
 
-async def find_entity_id(session: AsyncSession, ref: str) -> uuid.UUID:
+async def find_entity_id(session: Reader, ref: str) -> uuid.UUID:
     """The id of the entity ``ref`` names: ``NotFound`` if none, ``Moved`` for an old slug."""
     found: uuid.UUID = await resolve_ref(session, entities, KIND, ref, label="entity")
     return found
 
 
-async def get_entity(session: AsyncSession, ref: str) -> dict[str, Any]:
+async def get_entity(session: Reader, ref: str) -> dict[str, Any]:
     entity_id = await find_entity_id(session, ref)
     return await load_entity(session, entity_id)
 
 
-async def load_entity(session: AsyncSession, entity_id: uuid.UUID) -> dict[str, Any]:
+async def load_entity(session: Reader, entity_id: uuid.UUID) -> dict[str, Any]:
     row = (await session.execute(_public_query().where(entities.c.id == entity_id))).one()
     return entity_public(row)
 

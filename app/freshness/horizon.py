@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import Reader, utcnow
 from app.freshness.models import changes_table, releases_table
 
 # Above every txid: on SQLite, where every entry is final once it can be seen.
@@ -122,7 +122,7 @@ def horizon(dialect: str) -> ColumnElement[int]:
     return literal(ALL_FINAL, BigInteger)
 
 
-async def log_version(session: AsyncSession, *, public: bool) -> str:
+async def log_version(session: Reader, *, public: bool) -> str:
     """A value that changes whenever an entry commits (``public``: an entry that makes
     some anonymous answer stale), or a scheduled article's time comes before the release
     task has recorded it; read in one statement."""

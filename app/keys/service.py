@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import hash_key, new_secret
-from app.db import utcnow
+from app.db import Reader, utcnow
 from app.errors import BadRequest, NotFound
 from app.keys.models import ApiKey, Role
 from app.keys.models import api_keys_table as keys
@@ -45,7 +45,7 @@ async def create_key(session: AsyncSession, *, name: str, role: Role) -> dict[st
 
 
 async def list_keys(
-    session: AsyncSession, *, params: ListParams, include_revoked: bool
+    session: Reader, *, params: ListParams, include_revoked: bool
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     query = select(keys)
     if not include_revoked:
@@ -70,7 +70,7 @@ def _decode_key_cursor(cursor: str) -> uuid.UUID:
         raise BadRequest("The cursor is not valid for this list; start again without one.") from exc
 
 
-async def get_key(session: AsyncSession, key_id: uuid.UUID) -> dict[str, Any]:
+async def get_key(session: Reader, key_id: uuid.UUID) -> dict[str, Any]:
     row = (await session.execute(select(keys).where(keys.c.id == key_id))).first()
     if row is None:
         raise NotFound(f"No key with id {key_id}.")

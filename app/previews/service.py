@@ -4,11 +4,9 @@ as an editor sees it, until it expires."""
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.articles import queries as article_queries
 from app.auth import Viewer
-from app.db import utcnow
+from app.db import Reader, utcnow
 from app.errors import NotFound
 from app.keys.models import Role
 from app.previews.tokens import PreviewGrant, make_token, read_token, signing_key
@@ -17,7 +15,7 @@ PREVIEW_VIEWER = Viewer(key_name="preview link", role=Role.editor)
 
 
 async def create_preview(
-    session: AsyncSession, ref: str, *, expires_in: int, viewer: Viewer
+    session: Reader, ref: str, *, expires_in: int, viewer: Viewer
 ) -> dict[str, Any]:
     row = await article_queries.get_visible_row(session, ref, viewer)
     # Whole seconds: the token carries the expiry to the second.
@@ -26,7 +24,7 @@ async def create_preview(
     return {"token": token, "url": f"/v1/preview/{token}", "expires_at": expires_at}
 
 
-async def read_preview(session: AsyncSession, token: str) -> article_queries.ArticleData:
+async def read_preview(session: Reader, token: str) -> article_queries.ArticleData:
     """The article as an editor sees it now; 404 for a token that is malformed, altered,
     expired or unknown, and for an article in the trash or gone."""
     grant = read_token(signing_key(), token, utcnow())

@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import utcnow
+from app.db import Reader, utcnow
 from app.errors import NotFound, ValidationFailed
 from app.pagination import ListParams, SortField, count_rows, fetch_page, parse_sort
 from app.responses import dumps
@@ -88,7 +88,7 @@ async def create_subscription(
 
 
 async def list_subscriptions(
-    session: AsyncSession, *, params: ListParams
+    session: Reader, *, params: ListParams
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     """Oldest first, by creation."""
     keys = parse_sort(
@@ -102,7 +102,7 @@ async def list_subscriptions(
     return [subscription_public(row) for row in rows], next_cursor, total
 
 
-async def _load(session: AsyncSession, subscription_id: uuid.UUID) -> Any:
+async def _load(session: Reader, subscription_id: uuid.UUID) -> Any:
     query = select(*PUBLIC_COLUMNS).where(subscriptions.c.id == subscription_id)
     row = (await session.execute(query)).first()
     if row is None:
@@ -110,7 +110,7 @@ async def _load(session: AsyncSession, subscription_id: uuid.UUID) -> Any:
     return row
 
 
-async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> dict[str, Any]:
+async def get_subscription(session: Reader, subscription_id: uuid.UUID) -> dict[str, Any]:
     return subscription_public(await _load(session, subscription_id))
 
 
@@ -141,7 +141,7 @@ async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID)
 
 
 async def list_deliveries(
-    session: AsyncSession, subscription_id: uuid.UUID, *, params: ListParams
+    session: Reader, subscription_id: uuid.UUID, *, params: ListParams
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
     """Newest first."""
     await _load(session, subscription_id)
