@@ -159,6 +159,12 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) ->
     return engine
 
 
+# What every PostgreSQL connection of the app sets when it opens (see ``on_connect``).
+CONNECTION_SETTINGS = (
+    "SET plan_cache_mode = force_generic_plan; SET gin_pending_list_limit = '64kB'"
+)
+
+
 def _configure_postgresql(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -166,10 +172,11 @@ def _configure_postgresql(engine: AsyncEngine) -> None:
         # of times. Left to choose, PostgreSQL kept planning some of them again on each run
         # (a custom plan for "now", a ref, a page size): up to 2 ms a list page, more than
         # running it. The plans it makes once serve every value, being built for indexes.
+        # Each saved story adds its search vector to the search index's pending list, and
+        # every search reads that list whole: the write that takes it past 64 kB merges it
+        # (an import allows itself more: ``app.articles.transfer``).
         # On the driver's connection itself, outside any transaction a rollback would undo.
-        dbapi_connection.run_async(
-            lambda driver: driver.execute("SET plan_cache_mode = force_generic_plan")
-        )
+        dbapi_connection.run_async(lambda driver: driver.execute(CONNECTION_SETTINGS))
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -923,3 +923,41 @@ def test_bodies_rendered_by_worker_processes_are_the_ones_the_api_renders(db: Ba
         stored = db.client.get(f"/v1/articles/s-{number}", headers=EDITOR).json()
         rendered = render_body(body)
         assert (stored["body_html"], stored["word_count"]) == (rendered.html, rendered.word_count)
+
+
+def _pending_pages(engine: AsyncEngine) -> Any:
+    async def read() -> Any:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE EXTENSION IF NOT EXISTS pgstattuple"))
+            pages = "SELECT pending_pages FROM pgstatginindex('ix_article_search_vector')"
+            limit = await connection.execute(text("SHOW gin_pending_list_limit"))
+            return (await connection.execute(text(pages))).scalar_one(), limit.scalar_one()
+
+    return read
+
+
+def test_an_import_is_searchable_at_once_from_a_merged_index(
+    db: Backend, newsdesk: CliRunner, tmp_path: Path
+) -> None:
+    """On PostgreSQL an import lets the search index's pending list (which every search
+    reads whole) grow while it writes, and merges it before it ends; the API's own
+    connections merge it past 64 kB."""
+    words = " ".join(f"word{n}" for n in range(150))
+    lines = [
+        json.dumps(
+            {
+                "slug": f"dispatch-{n}",
+                "headline": f"Dispatch {n}",
+                "body": words,
+                "status": "published",
+                "published_at": "2024-11-08T10:00:00Z",
+            }
+        )
+        for n in range(60)
+    ]
+    result = _import_text(newsdesk, tmp_path / "dispatches.ndjson", lines)
+    assert "60 created" in result.stdout
+    found = db.client.get("/v1/articles", params={"q": "word7", "limit": 100}).json()
+    assert len(found["data"]) == 60
+    if db.name == "postgresql":
+        assert db.run(_pending_pages(db.engine)) == (0, "64kB")
