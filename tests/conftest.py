@@ -255,18 +255,23 @@ def backend(database_url: str, cache_mode: str) -> Iterator[Backend]:
     app = create_app(settings)
     log = StatementLog()
     with TestClient(app) as client:
-        engine: AsyncEngine = app.state.engine
         assert (app.state.content_clock is not None) == (cache_mode == "on")
-
-        @event.listens_for(engine.sync_engine, "before_cursor_execute")
-        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            # BEGIN is how SQLite transactions start here (PostgreSQL's never show up).
-            if log.active and not statement.startswith("BEGIN"):
-                log.statements.append(statement)
-
-        count_clock_reads(app.state.content_clock, log)
+        record_statements(app, log)
         name = make_url(database_url).get_backend_name()
         yield Backend(name, database_url, client, log, cache_mode)
+
+
+def record_statements(app: Any, log: StatementLog) -> None:
+    """Log the statements a started app sends while ``log`` is counting, its response
+    cache's reads of the content state among them."""
+
+    @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # BEGIN is how SQLite transactions start here (PostgreSQL's never show up).
+        if log.active and not statement.startswith("BEGIN"):
+            log.statements.append(statement)
+
+    count_clock_reads(app.state.content_clock, log)
 
 
 def count_clock_reads(clock: Any, log: StatementLog) -> None:

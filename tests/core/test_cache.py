@@ -5,13 +5,11 @@ import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
@@ -22,7 +20,7 @@ from tests.conftest import (
     EDITOR,
     Backend,
     StatementLog,
-    count_clock_reads,
+    record_statements,
 )
 from tests.factories import make_article, make_author
 from tests.servers import migrated_and_seeded, running_server
@@ -140,13 +138,7 @@ def test_a_transaction_left_open_elsewhere_does_not_send_kept_answers_away(
     app = create_app(settings)
     log = StatementLog()
     with TestClient(app) as client:
-
-        @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
-        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if log.active and not statement.startswith("BEGIN"):
-                log.statements.append(statement)
-
-        count_clock_reads(app.state.content_clock, log)
+        record_statements(app, log)
         for url in urls:
             assert client.get(url).status_code == 200
         with log.counting() as statements:

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from app.config import Settings
 from app.freshness.store import ResponseCache
 from app.main import create_app
-from tests.conftest import Backend, StatementLog, count_clock_reads
+from tests.conftest import Backend, StatementLog, record_statements
 from tests.factories import make_article
 
 BUDGET = 64 * 1024
@@ -51,13 +50,7 @@ def small_cache(db: Backend) -> Iterator[Counted]:
     app = create_app(settings)
     log = StatementLog()
     with TestClient(app) as client:
-
-        @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
-        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if log.active and not statement.startswith("BEGIN"):
-                log.statements.append(statement)
-
-        count_clock_reads(app.state.content_clock, log)
+        record_statements(app, log)
         yield Counted(client, log, _response_cache(app))
 
 
