@@ -159,37 +159,31 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10) ->
     return engine
 
 
-# What every PostgreSQL connection of the app sets when it opens (see ``on_connect``).
-CONNECTION_SETTINGS = (
-    "SET plan_cache_mode = force_generic_plan; SET gin_pending_list_limit = '64kB'"
-)
-
-
-_JSON_CODEC: dict[str, Any] = {
-    "typename": "json",
-    "schema": "pg_catalog",
-    "encoder": str.encode,
-    "decoder": orjson.loads,
-    "format": "binary",
-}
+async def _prepare_postgresql_connection(driver: Any) -> None:
+    """What every PostgreSQL connection of the app sets when it opens, on the driver's
+    connection itself, outside any transaction a rollback would undo."""
+    # Every statement is prepared once a connection and run with new values thousands of
+    # times. Left to choose, PostgreSQL kept planning some of them again on each run (a
+    # custom plan for "now", a ref, a page size): up to 2 ms a list page, more than running
+    # it. The plans it makes once serve every value, being built for indexes.
+    # Each saved story adds its search vector to the search index's pending list, and
+    # every search reads that list whole: the write that takes it past 64 kB merges it (an
+    # import allows itself more: ``app.articles.transfer``).
+    await driver.execute(
+        "SET plan_cache_mode = force_generic_plan; SET gin_pending_list_limit = '64kB'"
+    )
+    # A page of articles brings three JSON columns a row (bylines, tags, corrections):
+    # orjson reads the bytes asyncpg hands over as they are, where SQLAlchemy's codec
+    # decodes them to a string first in a Python function (5 % more lists a second).
+    await driver.set_type_codec(
+        "json", schema="pg_catalog", encoder=str.encode, decoder=orjson.loads, format="binary"
+    )
 
 
 def _configure_postgresql(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Every statement is prepared once a connection and run with new values thousands
-        # of times. Left to choose, PostgreSQL kept planning some of them again on each run
-        # (a custom plan for "now", a ref, a page size): up to 2 ms a list page, more than
-        # running it. The plans it makes once serve every value, being built for indexes.
-        # Each saved story adds its search vector to the search index's pending list, and
-        # every search reads that list whole: the write that takes it past 64 kB merges it
-        # (an import allows itself more: ``app.articles.transfer``).
-        # On the driver's connection itself, outside any transaction a rollback would undo.
-        dbapi_connection.run_async(lambda driver: driver.execute(CONNECTION_SETTINGS))
-        # A page of articles brings three JSON columns a row (bylines, tags, corrections):
-        # orjson reads the bytes asyncpg hands over as they are, where SQLAlchemy's codec
-        # decodes them to a string first in a Python function (5 % more lists a second).
-        dbapi_connection.run_async(lambda driver: driver.set_type_codec(**_JSON_CODEC))
+        dbapi_connection.run_async(_prepare_postgresql_connection)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

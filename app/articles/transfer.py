@@ -98,9 +98,9 @@ EXPORT_FIELDS = (*WRITABLE_COLUMNS, "authors", "entities", "corrections")
 IMAGE_KEYS = ("url", "caption", "credit", "alt", "width", "height")
 _COLUMNS = tuple(articles_table.c[name] for name in WRITABLE_COLUMNS)
 # An import's transactions let the search index's pending list grow this long before
-# merging it (the API's writers merge it past 64 kB: ``app.db.CONNECTION_SETTINGS``), and
-# the import merges what is left once at the end. Merged a few stories at a time, the list
-# cost a fifth of an import on PostgreSQL.
+# merging it (the API's connections merge it past 64 kB: ``app.db``), and the import
+# merges what is left once at the end. Merged a few stories at a time, the list cost a
+# fifth of an import on PostgreSQL.
 IMPORT_PENDING_LIST = text("SET LOCAL gin_pending_list_limit = '4MB'")
 MERGE_PENDING_LIST = text("SELECT gin_clean_pending_list('ix_article_search_vector'::regclass)")
 # Timestamps as RFC 3339 UTC with a Z, with their microseconds: an export loses nothing.
