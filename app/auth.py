@@ -80,8 +80,24 @@ BearerKey = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)]
 
 
 async def get_viewer(request: Request, _declared: BearerKey) -> Viewer:
+    return await viewer_of(request)
+
+
+_VIEWER = "viewer"
+
+
+async def viewer_of(request: Request) -> Viewer:
     """Who sent this request; rate-limited (``app.ratelimit``) wherever a key is sent:
-    failed attempts per client address, and every request against the key's budget."""
+    failed attempts per client address, and every request against the key's budget.
+    Worked out once a request, however many dependencies ask."""
+    state = request.scope.setdefault("state", {})
+    known: Viewer | None = state.get(_VIEWER)
+    if known is None:
+        known = state[_VIEWER] = await _identify(request)
+    return known
+
+
+async def _identify(request: Request) -> Viewer:
     if "authorization" not in request.headers:
         return ANONYMOUS
     limits: RateLimits = request.app.state.rate_limits

@@ -3,12 +3,13 @@
 ``app.freshness.validators``, the validators of answers drawn from many resources, and
 their OpenAPI entries."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from app.auth import ViewerDep
-from app.db import SessionDep
+from app.auth import BearerKey, Viewer, ViewerDep, viewer_of
+from app.db import Reader, SessionDep, get_session
 from app.freshness.horizon import log_version
 from app.freshness.store import PUBLIC_VERSION
 from app.freshness.validators import (
@@ -53,15 +54,22 @@ IF_MATCH_DOC = (
 )
 
 
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description=NONE_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
+]
+IfModifiedSince = Annotated[
+    str | None,
+    Header(description=MODIFIED_SINCE_DOC, examples=["Fri, 08 Nov 2024 18:30:00 GMT"]),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(description=IF_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
+]
+
+
 async def read_conditions(
-    if_none_match: Annotated[
-        str | None,
-        Header(description=NONE_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
-    ] = None,
-    if_modified_since: Annotated[
-        str | None,
-        Header(description=MODIFIED_SINCE_DOC, examples=["Fri, 08 Nov 2024 18:30:00 GMT"]),
-    ] = None,
+    if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
 ) -> ReadConditions:
     return ReadConditions(
         if_none_match=parse_entity_tags(if_none_match),
@@ -69,23 +77,13 @@ async def read_conditions(
     )
 
 
-async def none_match_conditions(
-    if_none_match: Annotated[
-        str | None,
-        Header(description=NONE_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
-    ] = None,
-) -> ReadConditions:
+async def none_match_conditions(if_none_match: IfNoneMatch = None) -> ReadConditions:
     """``If-None-Match`` only, for representations whose ``Last-Modified`` (if any) does
     not cover everything in them, so that ``If-Modified-Since`` cannot be answered."""
     return ReadConditions(if_none_match=parse_entity_tags(if_none_match))
 
 
-async def write_conditions(
-    if_match: Annotated[
-        str | None,
-        Header(description=IF_MATCH_DOC, examples=['"5d41402abc4b2a76b9719d911017c592"']),
-    ] = None,
-) -> WriteConditions:
+async def write_conditions(if_match: IfMatch = None) -> WriteConditions:
     return WriteConditions(if_match=parse_entity_tags(if_match))
 
 
@@ -94,12 +92,57 @@ NoneMatchDep = Annotated[ReadConditions, Depends(none_match_conditions)]
 WriteConditionsDep = Annotated[WriteConditions, Depends(write_conditions)]
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What a hot read endpoint needs of its request, as one dependency: its database
+    connection, who asks and what they already hold. FastAPI's cost is per dependency it
+    solves rather than per parameter: the four this replaces took a fifth of an uncached
+    story read's time."""
+
+    session: Reader
+    viewer: Viewer
+    conditions: ReadConditions
+
+
+async def read_request(
+    request: Request,
+    _declared: BearerKey,
+    if_none_match: IfNoneMatch = None,
+    if_modified_since: IfModifiedSince = None,
+) -> Read:
+    return Read(
+        await get_session(request),
+        await viewer_of(request),
+        ReadConditions(parse_entity_tags(if_none_match), parse_http_date(if_modified_since)),
+    )
+
+
+async def read_request_by_tag(
+    request: Request, _declared: BearerKey, if_none_match: IfNoneMatch = None
+) -> Read:
+    """The same for answers whose ``Last-Modified`` (if any) does not cover all they
+    show (``none_match_conditions``): only ``If-None-Match`` is answered."""
+    return Read(
+        await get_session(request),
+        await viewer_of(request),
+        ReadConditions(if_none_match=parse_entity_tags(if_none_match)),
+    )
+
+
+ReadDep = Annotated[Read, Depends(read_request)]
+NoneMatchReadDep = Annotated[Read, Depends(read_request_by_tag)]
+
+
 async def content_validators(
     request: Request,
     session: SessionDep,
     viewer: ViewerDep,
     conditions: NoneMatchDep,
 ) -> Validators:
+    return await check_content(request, Read(session, viewer, conditions))
+
+
+async def check_content(request: Request, read: Read) -> Validators:
     """The ETag of an answer drawn from many resources (a list, or anything computed over
     the whole content): the URL, who asks, and the change log's version (for anonymous
     callers only the entries that make some public answer stale, so a draft save leaves
@@ -111,15 +154,16 @@ async def content_validators(
     the tag older than the data (the next revalidation then gets a fresh ``200``), never
     newer.
     """
+    viewer = read.viewer
     # The response cache has read the public version already when it asks for an answer.
     known = getattr(request.state, PUBLIC_VERSION, None)
     if known is not None and not viewer.is_editor:
         version = known
     else:
-        version = await log_version(session, public=not viewer.is_editor)
+        version = await log_version(read.session, public=not viewer.is_editor)
     etag = make_etag("content", audience(viewer), str(request.url), version)
     validators = Validators(etag)
-    conditions.check(validators)
+    read.conditions.check(validators)
     return validators
 
 

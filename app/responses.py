@@ -2,12 +2,13 @@
 and the list envelope."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
 import orjson
 from fastapi import APIRouter, Depends
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -34,6 +35,16 @@ async def check_request(request: Request) -> None:
     await require_json_body(request)
 
 
+class CheckedRoute(APIRoute):
+    """An operation of a domain router. It works out once which of its query parameters
+    take a single value (``refuse_repeated_parameters``): walking its dependencies for them
+    on every request cost a list read a twentieth of its time."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.single_value_parameters = _single_value_parameters(self.dependant)
+
+
 def api_router(prefix: str = "", *, tags: list[str]) -> APIRouter:
     """A domain's router: each operation checks its request first (``check_request``) and
     answers with ``JSONBytesResponse`` unless it says otherwise. Both are set on the routes
@@ -43,6 +54,7 @@ def api_router(prefix: str = "", *, tags: list[str]) -> APIRouter:
         tags=list(tags),
         dependencies=[Depends(check_request)],
         default_response_class=JSONBytesResponse,
+        route_class=CheckedRoute,
     )
 
 
@@ -107,18 +119,23 @@ def refuse_repeated_parameters(request: Request) -> None:
     """A query parameter that takes one value, given several times, is a 422: answering
     for one of them would be a guess. (Filters that take a list, such as `entity`, repeat.)"""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not request.scope["query_string"] or not isinstance(route, APIRoute):
         return
-    for name in _single_value_parameters(route):
+    names = (
+        route.single_value_parameters
+        if isinstance(route, CheckedRoute)
+        else _single_value_parameters(route.dependant)
+    )
+    for name in names:
         if len(request.query_params.getlist(name)) > 1:
             raise ValidationFailed(
                 f"{name} may be given once.", loc=["query", name], error_type="repeated"
             )
 
 
-def _single_value_parameters(route: APIRoute) -> tuple[str, ...]:
+def _single_value_parameters(dependant: Dependant) -> tuple[str, ...]:
     names: list[str] = []
-    pending = [route.dependant]
+    pending = [dependant]
     while pending:
         dependant = pending.pop()
         pending.extend(dependant.dependencies)

@@ -29,14 +29,17 @@ from app.articles.params import (
     SortQuery,
     VersionPath,
 )
-from app.auth import EditorDep, ViewerDep
+from app.auth import EditorDep
 from app.conditional import (
     ContentValidatorsDep,
     NoneMatchDep,
-    ReadConditionsDep,
+    NoneMatchReadDep,
+    Read,
+    ReadDep,
     Validators,
     WriteConditionsDep,
     cached_read_responses,
+    check_content,
     document_response,
     tagged_response,
 )
@@ -54,8 +57,7 @@ LIST_ERRORS = cached_read_responses() | problem_responses(400, 401, 422, 503)
 
 async def _article_page(
     request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
+    read: Read,
     filters: queries.ArticleFilters,
     params: ListParams,
     sort: str | None,
@@ -65,12 +67,12 @@ async def _article_page(
 ) -> Response:
     q = q.strip() if q else None
     items, next_cursor, total = await queries.list_articles(
-        session,
+        read.session,
         filters=filters,
         params=params,
         sort=sort,
         fields=parse_fields(fields, (*ARTICLE_FIELDS, "snippet") if q else ARTICLE_FIELDS),
-        viewer=viewer,
+        viewer=read.viewer,
         q=q,
     )
     show_keys(request.scope, article_list_keys(request.scope["route"].path_format, items))
@@ -98,11 +100,9 @@ def _article_response(article: queries.ArticleData) -> Response:
 )
 async def list_articles(
     request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
+    read: NoneMatchReadDep,
     filters: FiltersDep,
     params: ParamsDep,
-    validators: ContentValidatorsDep,
     q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
@@ -117,9 +117,8 @@ async def list_articles(
     PostgreSQL an article's score depends on that article alone; on SQLite (bm25) it
     also weighs how rare each word is in the whole collection, so a write between two
     page requests can move scores a little."""
-    return await _article_page(
-        request, session, viewer, filters, params, sort, fields, q, validators
-    )
+    validators = await check_content(request, read)
+    return await _article_page(request, read, filters, params, sort, fields, q, validators)
 
 
 @router.get(
@@ -133,20 +132,17 @@ async def list_articles(
 async def list_author_articles(
     ref: str,
     request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
+    read: NoneMatchReadDep,
     filters: FiltersDep,
     params: ParamsDep,
-    validators: ContentValidatorsDep,
     q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
     """The articles with this author in the byline; same parameters as listArticles."""
-    scoped = await scopes.author_filters(session, filters, ref)
-    return await _article_page(
-        request, session, viewer, scoped, params, sort, fields, q, validators
-    )
+    validators = await check_content(request, read)
+    scoped = await scopes.author_filters(read.session, filters, ref)
+    return await _article_page(request, read, scoped, params, sort, fields, q, validators)
 
 
 @router.get(
@@ -160,20 +156,17 @@ async def list_author_articles(
 async def list_entity_articles(
     ref: str,
     request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
+    read: NoneMatchReadDep,
     filters: FiltersDep,
     params: ParamsDep,
-    validators: ContentValidatorsDep,
     q: SearchQuery = None,
     sort: SortQuery = None,
     fields: FieldsQuery = None,
 ) -> Response:
     """The articles tagged with this entity; same parameters as listArticles."""
-    scoped = await scopes.entity_filters(session, filters, ref)
-    return await _article_page(
-        request, session, viewer, scoped, params, sort, fields, q, validators
-    )
+    validators = await check_content(request, read)
+    scoped = await scopes.entity_filters(read.session, filters, ref)
+    return await _article_page(request, read, scoped, params, sort, fields, q, validators)
 
 
 @router.post(
@@ -206,20 +199,16 @@ async def create_article(
     response_model=ArticlePublic,
     responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_article(
-    request: Request,
-    ref: str,
-    session: SessionDep,
-    viewer: ViewerDep,
-    conditions: ReadConditionsDep,
-) -> Response:
+async def get_article(request: Request, ref: str, read: ReadDep) -> Response:
     """By id or slug. Drafts, scheduled and archived articles are 404 to anonymous callers,
     and articles in the trash to everyone. An old slug answers `301` to the current URL.
 
     The answer carries `ETag` and `Last-Modified`. Send the ETag back in `If-None-Match`
     and, while the article (with the names of its authors and entities) is unchanged, the
     answer is `304` with no body."""
-    article, validators = await queries.read_article(session, ref, viewer, conditions)
+    article, validators = await queries.read_article(
+        read.session, ref, read.viewer, read.conditions
+    )
     show_keys(request.scope, article_keys(article))
     return json_response(article, headers=validators.headers())
 
@@ -382,11 +371,7 @@ async def restore_article_revision(
     responses=MOVED | cached_read_responses() | problem_responses(401, 404, 422, 503),
 )
 async def list_related_articles(
-    ref: str,
-    session: SessionDep,
-    viewer: ViewerDep,
-    validators: ContentValidatorsDep,
-    limit: LimitQuery = 20,
+    ref: str, request: Request, read: NoneMatchReadDep, limit: LimitQuery = 20
 ) -> Response:
     """Published articles tagged with at least one of this article's entities, those
     sharing the most first, then the newest; never the article itself, nothing
@@ -394,7 +379,8 @@ async def list_related_articles(
     (`data` and `meta`), so the same client code reads it; it is one ranked page:
     `meta.next_cursor` is always null. Each item is an article summary plus
     `shared_entities`."""
-    items = await related.list_related(session, ref, viewer=viewer, limit=limit)
+    validators = await check_content(request, read)
+    items = await related.list_related(read.session, ref, viewer=read.viewer, limit=limit)
     return json_response(
         {"data": items, "meta": {"limit": limit, "next_cursor": None}},
         headers=validators.headers(),
@@ -410,13 +396,7 @@ async def list_related_articles(
     | problem_responses(401, 404, 503)
     | document_response("An IPTC ninjs 2.2 document.", "application/json", example=NINJS_EXAMPLE),
 )
-async def get_article_ninjs(
-    ref: str,
-    request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
-    validators: ContentValidatorsDep,
-) -> Response:
+async def get_article_ninjs(ref: str, request: Request, read: NoneMatchReadDep) -> Response:
     """The article as an IPTC ninjs 2.2 document, valid against IPTC's JSON Schema, served
     as `application/json` (ninjs has no registered media type of its own; `standard`
     names the version and schema). `uri` is `urn:uuid:` plus the article id; `bodies`
@@ -426,7 +406,8 @@ async def get_article_ninjs(
     external id, else its URL in this API. `pubstatus` is `usable` when published,
     `withheld` for drafts and scheduled articles (with `embargoed`), `canceled` when
     archived."""
-    document = await formats.article_ninjs(session, ref, viewer, str(request.base_url))
+    validators = await check_content(request, read)
+    document = await formats.article_ninjs(read.session, ref, read.viewer, str(request.base_url))
     return json_response(document, headers=validators.headers())
 
 
@@ -440,20 +421,15 @@ async def get_article_ninjs(
     | problem_responses(401, 404, 503)
     | document_response("A schema.org NewsArticle.", "application/ld+json"),
 )
-async def get_article_jsonld(
-    ref: str,
-    request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
-    validators: ContentValidatorsDep,
-) -> Response:
+async def get_article_jsonld(ref: str, request: Request, read: NoneMatchReadDep) -> Response:
     """A schema.org `NewsArticle` for search engines, ready to paste into a page's JSON-LD
     script element as it is: `<`, `>` and `&` are written as `\\u003c`,
     `\\u003e` and `\\u0026`, so no text in the article can close the script element.
     `author` lists the byline as `Person`s in order, `publisher` is an `Organization`
     named by `source`; tagged entities named in the headline or standfirst are what the
     story is `about`, the others are `mentions`."""
-    document = await formats.article_jsonld(session, ref, viewer, str(request.base_url))
+    validators = await check_content(request, read)
+    document = await formats.article_jsonld(read.session, ref, read.viewer, str(request.base_url))
     return Response(
         formats.script_safe_json(document),
         media_type="application/ld+json",

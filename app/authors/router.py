@@ -4,17 +4,17 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
-from app.auth import EditorDep, ViewerDep
+from app.auth import EditorDep
 from app.authors import service
 from app.authors.models import AUTHOR_FIELDS, AuthorCreate, AuthorItem, AuthorPublic, AuthorUpdate
 from app.conditional import (
-    ContentValidatorsDep,
-    NoneMatchDep,
+    NoneMatchReadDep,
     WriteConditionsDep,
     cached_read_responses,
+    check_content,
     tagged_response,
 )
-from app.db import SessionDep, WriteSessionDep
+from app.db import WriteSessionDep
 from app.pagination import ListParams, Page, list_params, parse_fields
 from app.problems import MOVED, MOVED_WRITE, problem_responses
 from app.responses import api_router, created_response, json_response, page_response
@@ -31,10 +31,8 @@ router = api_router(prefix="/v1/authors", tags=["authors"])
 )
 async def list_authors(
     request: Request,
-    session: SessionDep,
-    viewer: ViewerDep,
+    read: NoneMatchReadDep,
     params: Annotated[ListParams, Depends(list_params)],
-    validators: ContentValidatorsDep,
     q: Annotated[
         str | None,
         Query(description="Matches the start of any word of the name, ignoring case."),
@@ -52,12 +50,13 @@ async def list_authors(
     ] = None,
 ) -> Response:
     """Alphabetical by default. `email` is shown to editors only."""
+    validators = await check_content(request, read)
     items, next_cursor, total = await service.list_authors(
-        session,
+        read.session,
         params=params,
         sort=sort,
         q=q,
-        viewer=viewer,
+        viewer=read.viewer,
         fields=parse_fields(fields, AUTHOR_FIELDS),
     )
     return page_response(
@@ -97,16 +96,14 @@ async def create_author(
     response_model=AuthorPublic,
     responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_author(
-    ref: str, session: SessionDep, viewer: ViewerDep, conditions: NoneMatchDep
-) -> Response:
+async def get_author(ref: str, read: NoneMatchReadDep) -> Response:
     """By id or slug; an old slug answers `301` to the current URL. The `ETag` changes
     whenever the answer would (also when `article_count` moves); `If-None-Match` with it
     answers `304`. `Last-Modified` covers the author's own fields only (`article_count`
     moves without it), so `If-Modified-Since` is not offered here."""
-    author = await service.get_author(session, ref, viewer)
-    validators = service.author_validators(author, viewer)
-    conditions.check(validators)
+    author = await service.get_author(read.session, ref, read.viewer)
+    validators = service.author_validators(author, read.viewer)
+    read.conditions.check(validators)
     return json_response(author, headers=validators.headers())
 
 

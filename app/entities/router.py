@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
-from app.auth import EditorDep, ViewerDep
+from app.auth import EditorDep
 from app.conditional import (
-    ContentValidatorsDep,
-    NoneMatchDep,
+    NoneMatchReadDep,
     WriteConditionsDep,
     cached_read_responses,
+    check_content,
     tagged_response,
 )
 from app.db import SessionDep, WriteSessionDep
@@ -42,10 +42,8 @@ router = api_router(prefix="/v1/entities", tags=["entities"])
 )
 async def list_entities(
     request: Request,
-    session: SessionDep,
-    _viewer: ViewerDep,
+    read: NoneMatchReadDep,
     params: Annotated[ListParams, Depends(list_params)],
-    validators: ContentValidatorsDep,
     q: Annotated[
         str | None,
         Query(description="Matches the start of any word of the name or an alias, ignoring case."),
@@ -64,8 +62,9 @@ async def list_entities(
     ] = None,
 ) -> Response:
     """People, organisations, places, topics and events that articles are tagged with."""
+    validators = await check_content(request, read)
     items, next_cursor, total = await service.list_entities(
-        session,
+        read.session,
         params=params,
         sort=sort,
         q=q,
@@ -128,16 +127,14 @@ async def extract(data: ExtractRequest, session: SessionDep, _viewer: EditorDep)
     response_model=EntityPublic,
     responses=MOVED | cached_read_responses(last_modified=True) | problem_responses(401, 404, 503),
 )
-async def get_entity(
-    ref: str, session: SessionDep, _viewer: ViewerDep, conditions: NoneMatchDep
-) -> Response:
+async def get_entity(ref: str, read: NoneMatchReadDep) -> Response:
     """By id or slug. An old slug, or the slug or id of an entity merged into this one,
     answers `301` to the current URL. The `ETag` changes whenever the answer would (also
     when `article_count` moves); `If-None-Match` with it answers `304`. `Last-Modified`
     covers the entity's own fields only, so `If-Modified-Since` is not offered here."""
-    entity = await service.get_entity(session, ref)
+    entity = await service.get_entity(read.session, ref)
     validators = service.entity_validators(entity)
-    conditions.check(validators)
+    read.conditions.check(validators)
     return json_response(entity, headers=validators.headers())
 
 

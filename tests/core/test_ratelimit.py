@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import ADMIN, ADMIN_KEY, EDITOR, REDIS_URL_ENV, Backend, needs
+from tests.factories import make_article
 from tests.servers import free_port, migrated_and_seeded, running_server
 
 BAD_KEY = {"Authorization": "Bearer nd_not_a_key_at_all"}
@@ -83,6 +84,18 @@ def test_each_key_has_a_request_budget(limited: TestClient) -> None:
     names = [author["name"] for author in limited.get("/v1/authors", headers=ADMIN).json()["data"]]
     assert names == ["Last One In"]
     assert limited.get("/v1/articles").headers.get("ratelimit") is None
+
+
+def test_a_request_spends_one_unit_however_many_of_its_parts_ask_who_is_asking(
+    limited: TestClient,
+) -> None:
+    # An article's revisions need an editor, and their ETag depends on who asks: two
+    # questions about the key in one request, one unit of its budget.
+    article = make_article(limited)
+    for left in (3, 2, 1):
+        answered = limited.get(f"/v1/articles/{article['id']}/revisions", headers=EDITOR)
+        assert answered.status_code == 200
+        assert standing(answered)[:2] == ("key", left)
 
 
 def test_limits_can_be_turned_off(db: Backend) -> None:
