@@ -138,6 +138,12 @@ SCENARIOS = (
         cache_off=True,
     ),
     ScenarioSpec("newest_nocache", "20 newest, cache off", Goal(0.35), cache_off=True),
+    # What a CDN's or a browser's revalidation of a story costs when no worker kept it.
+    ScenarioSpec(
+        "not_modified_nocache",
+        "conditional GET -> 304, cache off, 1,000 stories",
+        cache_off=True,
+    ),
     ScenarioSpec(
         "search_nocache", "search ?q=, cache off, 100 terms", Goal(0.20, 50.0), cache_off=True
     ),
@@ -367,6 +373,9 @@ def build_scenarios(workload: Workload, editor_key: str, wanted: list[str]) -> l
         "ceiling_nocache": [HttpRequest("/healthz")],
         "story_nocache": [HttpRequest(f"/v1/articles/{slug}") for slug in workload.all_stories],
         "newest_nocache": [HttpRequest("/v1/articles?limit=20")],
+        "not_modified_nocache": [
+            HttpRequest(f"/v1/articles/{slug}") for slug in workload.all_stories[:1000]
+        ],
         "search_nocache": [HttpRequest(f"/v1/articles?q={quote(term)}") for term in workload.terms],
         "search_latency_nocache": [
             HttpRequest(f"/v1/articles?q={quote(term)}") for term in workload.terms
@@ -440,7 +449,7 @@ def check_support(base_url: str, scenario: Scenario) -> None:
     ``unsupported`` says why not."""
     key = scenario.spec.key
     first = scenario.requests[0]
-    if key == "not_modified":
+    if key in ("not_modified", "not_modified_nocache"):
         tagged = []
         for request in scenario.requests:
             status, headers, _ = _fetch(base_url, request)

@@ -94,6 +94,21 @@ def test_uncached_reads_cost_one_statement_and_the_version(db: Backend) -> None:
     assert statements_for(db, "/v1/articles?limit=2", EDITOR) == 3  # and the key lookup
 
 
+@pytest.mark.response_cache("off")
+def test_a_current_etag_is_one_statement_that_reads_no_body(db: Backend) -> None:
+    """A revalidation (a CDN's, a browser's) of a story is answered 304 from one query of
+    its head, bylines and tags, by slug as by id."""
+    client: TestClient = db.client
+    made = make_article(client, authors=[make_author(client)["slug"]])
+    for ref in (made["slug"], made["id"]):
+        etag = client.get(f"/v1/articles/{ref}").headers["etag"]
+        with db.statements.counting() as statements:
+            response = client.get(f"/v1/articles/{ref}", headers={"If-None-Match": etag})
+        assert response.status_code == 304
+        assert len(statements) == 1
+        assert "body_html" not in statements[0]
+
+
 def _kinds(statements: list[str]) -> list[str]:
     """Each statement as its verb and first table: ``SELECT api_key``, ``UPDATE article``."""
     kinds = []
