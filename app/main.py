@@ -84,7 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.startup.first()
     except Exception:
         await engine.dispose()
-        await webhooks.client.aclose()
+        await webhooks.close()
         raise
     if settings.webhook_sender:
         webhooks.start()

@@ -11,7 +11,6 @@ write acknowledged anywhere is seen by the very next read everywhere.
 
 import asyncio
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -117,6 +116,8 @@ class SQLiteLog:
     waits for a writer, and this one takes microseconds."""
 
     def __init__(self, path: str) -> None:
+        import sqlite3  # here: a PostgreSQL worker has no use for it (1 MB)
+
         self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.connection.execute("PRAGMA busy_timeout=2000")
 

@@ -4,7 +4,9 @@ change-log reader is given. ``newsdesk serve`` runs it in each worker (setting
 
 import asyncio
 import contextlib
+from functools import cached_property
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -23,12 +25,10 @@ class WebhookRunner:
     ) -> None:
         self.settings = settings
         self.write_sessionmaker = write_sessionmaker
-        # Also used by the retry endpoint, whether or not this process sends in the background.
-        self.client = new_client()
         self.sender = Sender(
             sessionmaker=sessionmaker,
             write_sessionmaker=write_sessionmaker,
-            client=self.client,
+            client=lambda: self.client,
             settings=settings,
         )
         self.dispatcher = (
@@ -43,6 +43,13 @@ class WebhookRunner:
             else None
         )
         self.tasks: list[asyncio.Task[None]] = []
+
+    @cached_property
+    def client(self) -> httpx.AsyncClient:
+        """Made on first use (its TLS set-up loads the CA bundle, 2 MB a worker): most
+        workers never send. Also used by the retry endpoint, whether or not this process
+        sends in the background."""
+        return new_client()
 
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(self.sender.run(), name="webhook-sender"))
@@ -63,4 +70,5 @@ class WebhookRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks.clear()
-        await self.client.aclose()
+        if "client" in self.__dict__:
+            await self.client.aclose()

@@ -18,7 +18,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -285,11 +285,12 @@ class Sender:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         write_sessionmaker: async_sessionmaker[AsyncSession],
-        client: httpx.AsyncClient,
+        client: Callable[[], httpx.AsyncClient],
         settings: Settings,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.write_sessionmaker = write_sessionmaker
+        # The client is asked for when the first delivery goes out (``WebhookRunner``).
         self.client = client
         self.settings = settings
         self.woken = asyncio.Event()
@@ -324,7 +325,7 @@ class Sender:
             claimed = await claim_due(self.write_sessionmaker, self.settings, limit=free)
             for attempt in claimed:
                 task = asyncio.create_task(
-                    deliver(self.write_sessionmaker, self.client, attempt, self.settings)
+                    deliver(self.write_sessionmaker, self.client(), attempt, self.settings)
                 )
                 self.in_flight.add(task)
                 task.add_done_callback(self._finished)
