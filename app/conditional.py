@@ -94,10 +94,10 @@ WriteConditionsDep = Annotated[WriteConditions, Depends(write_conditions)]
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """What a hot read endpoint needs of its request, as one dependency: its database
+    """What a read endpoint needs of its request, as one dependency: its database
     connection, who asks and what they already hold. FastAPI's cost is per dependency it
-    solves rather than per parameter: the four this replaces took a fifth of an uncached
-    story read's time."""
+    solves (and one it has solved already is walked again), not per parameter: with the
+    four this replaces, a story took 6 % more instructions and a list page 9 % more."""
 
     session: Reader
     viewer: Viewer
@@ -110,11 +110,7 @@ async def read_request(
     if_none_match: IfNoneMatch = None,
     if_modified_since: IfModifiedSince = None,
 ) -> Read:
-    return Read(
-        await get_session(request),
-        await viewer_of(request),
-        ReadConditions(parse_entity_tags(if_none_match), parse_http_date(if_modified_since)),
-    )
+    return await _read(request, await read_conditions(if_none_match, if_modified_since))
 
 
 async def read_request_by_tag(
@@ -122,11 +118,11 @@ async def read_request_by_tag(
 ) -> Read:
     """The same for answers whose ``Last-Modified`` (if any) does not cover all they
     show (``none_match_conditions``): only ``If-None-Match`` is answered."""
-    return Read(
-        await get_session(request),
-        await viewer_of(request),
-        ReadConditions(if_none_match=parse_entity_tags(if_none_match)),
-    )
+    return await _read(request, await none_match_conditions(if_none_match))
+
+
+async def _read(request: Request, conditions: ReadConditions) -> Read:
+    return Read(await get_session(request), await viewer_of(request), conditions)
 
 
 ReadDep = Annotated[Read, Depends(read_request)]

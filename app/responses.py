@@ -37,8 +37,8 @@ async def check_request(request: Request) -> None:
 
 class CheckedRoute(APIRoute):
     """An operation of a domain router. It works out once which of its query parameters
-    take a single value (``refuse_repeated_parameters``): walking its dependencies for them
-    on every request cost a list read a twentieth of its time."""
+    take a single value (``refuse_repeated_parameters``), rather than walking its
+    dependencies for them on every request (2 to 3 % of a list read under cProfile)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)

@@ -45,7 +45,7 @@ _ENTRY_OVERHEAD = 300
 _malloc_trim: Callable[[int], int] | None
 try:
     _malloc_trim = ctypes.CDLL(None).malloc_trim
-except AttributeError:  # not glibc
+except (AttributeError, OSError, TypeError):  # a C library without it (not glibc)
     _malloc_trim = None
 _CONDITIONAL_HEADERS = frozenset({b"if-none-match", b"if-modified-since"})
 # Answers that are never kept: the changes feed moves with every write.
